@@ -1,0 +1,53 @@
+# Every target that runs project code depends on .venv/.installed, so
+# `make report` and `make test` work on a fresh clone with only Python and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RAW := data/raw
+RAW_FILES = $(sort $(wildcard $(RAW)/*.xlsx $(RAW)/*.csv))
+
+.DEFAULT_GOAL := help
+
+.PHONY: help setup report processed test notebooks lab lock clean
+
+help: ## このヘルプを表示する
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## .venv を作り、固定したバージョンで本ツールと依存パッケージを入れる
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 以上が必要です")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[notebooks,test]'
+	@touch $(STAMP)
+
+report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表を reports/ に書き出す
+	$(BIN)/kyodo-analysis validate $(RAW_FILES)
+	$(BIN)/kyodo-analysis process $(RAW_FILES) --out data/processed
+	$(BIN)/kyodo-analysis summary $(RAW_FILES)
+
+processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
+	$(BIN)/kyodo-analysis process $(RAW_FILES) --out data/processed
+
+test: $(STAMP) ## すべてのテスト（ユニットテストとノートブックの nbval）を実行する
+	$(BIN)/python -m pytest tests notebooks --nbval --sanitize-with notebooks/sanitize.cfg
+
+notebooks: $(STAMP) ## ノートブックを上から実行し直し、出力を保存する（データやコードを変えたあとに）
+	$(BIN)/python tools/execute_notebooks.py notebooks/*.ipynb
+
+lab: $(STAMP) ## JupyterLab を開く
+	$(BIN)/jupyter lab notebooks/
+
+lock: ## 依存パッケージのバージョンを constraints.txt に固定し直す（更新するときだけ）
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet '.[notebooks,test]'
+	.venv-lock/bin/python -m pip freeze --exclude kyodo-analysis > constraints.txt
+	rm -rf .venv-lock
+
+clean: ## .venv と生成物を消す（data/raw/ には触れない）
+	rm -rf $(VENV) reports data/processed/*.csv data/processed/*.xlsx

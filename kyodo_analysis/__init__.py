@@ -1,0 +1,1 @@
+"""kyodo-analysis."""

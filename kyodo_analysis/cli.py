@@ -1,0 +1,217 @@
+"""The ``kyodo-analysis`` command: validate, summarise and export questionnaire data.
+
+Exit codes: 0 all valid, 1 the data has problems (all listed), 2 a file cannot be read
+or the command is misused.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .intent import intent_counts
+from .io import UnreadableFileError
+from .normalize import INTENT_ORDER
+from .questionnaire import Survey, load_questionnaires, write_processed
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+# The order the summary lists answers in, as the published JSON contract says.
+SUMMARY_ANSWERS = ("思う", "思わない", "どちらとも言えない", INTENT_ORDER[-1])
+
+
+# argparse's own error texts, in the words a user of this tool reads.
+_ARGPARSE_MESSAGES = (
+    ("the following arguments are required:", "次の引数が必要です:"),
+    ("unrecognized arguments:", "知らない引数です:"),
+    ("invalid choice:", "選べない値です:"),
+    ("choose from", "選べるのは"),
+    ("invalid int value:", "整数ではありません:"),
+    ("expected one argument", "値を 1 つ指定してください"),
+    ("argument ", "引数 "),
+)
+
+
+class JapaneseArgumentParser(argparse.ArgumentParser):
+    """argparse with Japanese section titles and a Japanese usage error (exit 2)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "引数"
+        self._optionals.title = "オプション"
+        self.add_argument("-h", "--help", action="help", help="この説明を表示して終わる")
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        for english, japanese in _ARGPARSE_MESSAGES:
+            message = message.replace(english, japanese)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_UNREADABLE, f"{self.prog}: 指定の誤り: {message}\n「{self.prog} --help」で使い方を表示します。\n")
+
+
+def _say(*lines: str, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    for line in lines:
+        print(line, file=stream)
+
+
+def load_or_report(paths: Sequence[str], year: int | None, *, to_stdout: bool = False) -> tuple[Survey, int]:
+    """Load files, print every problem, and return the survey with the exit code it deserves."""
+    unreadable: list[UnreadableFileError] = []
+    survey = load_questionnaires(paths, year=year, unreadable=unreadable)
+    err = not to_stdout
+    for error in unreadable:
+        _say(f"{error.path.name}: {error.message}", err=err)
+    for problem in survey.problems:
+        _say(str(problem), err=err)
+    for note in survey.notes:
+        _say(f"メモ: {note}", err=True)
+    if unreadable:
+        return survey, EXIT_UNREADABLE
+    return survey, EXIT_INVALID if survey.problems else EXIT_OK
+
+
+def _describe_counts(survey: Survey) -> list[str]:
+    lines = []
+    for (file, year), rows in survey.respondents.groupby(["file", "fiscal_year"], sort=True, dropna=False):
+        groups = rows["group"].value_counts(sort=False)
+        parts = "・".join(f"{g} {n}" for g, n in groups.items() if n)
+        lines.append(f"OK {file}: {year}年度 回答 {len(rows)} 件（{parts}）")
+    return lines
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check files and list every problem."""
+    survey, code = load_or_report(args.files, args.year, to_stdout=True)
+    if code == EXIT_OK:
+        _say(*_describe_counts(survey))
+    else:
+        _say(f"問題が {len(survey.problems)} 件見つかりました。上の一覧のセルを直してから、もう一度実行してください。", err=True)
+    return code
+
+
+def summary_table(survey: Survey) -> pd.DataFrame:
+    """Counts of intent by fiscal year × group, every answer listed (zeros too)."""
+    counts = intent_counts(survey.respondents)
+    counts["answer"] = counts["answer"].astype(str)
+    order = {a: i for i, a in enumerate(SUMMARY_ANSWERS)}
+    counts = counts.sort_values(
+        ["fiscal_year", "group", "answer"], key=lambda s: s.map(order) if s.name == "answer" else s, ignore_index=True
+    )
+    counts["group"] = counts["group"].astype(str)
+    counts["fiscal_year"] = counts["fiscal_year"].astype(int)
+    return counts
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print intent counts by fiscal year × group."""
+    survey, code = load_or_report(args.files, args.year)
+    if code != EXIT_OK:
+        return code
+    counts = summary_table(survey)
+    if args.format == "json":
+        _say(json.dumps(counts.to_dict(orient="records"), ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(counts.rename(columns={"fiscal_year": "年度", "group": "区分", "answer": "回答", "count": "人数"})
+                         .to_csv(index=False))
+    else:
+        table = counts.pivot(index=["fiscal_year", "group"], columns="answer", values="count")
+        table = table.loc[counts.set_index(["fiscal_year", "group"]).index.unique(), list(SUMMARY_ANSWERS)]
+        table["計"] = table.sum(axis=1)
+        table.index.names = ["年度", "区分"]
+        table.columns.name = None
+        with pd.option_context("display.unicode.east_asian_width", True):
+            _say("協働したいと思いますか？（人数）", table.to_string())
+    return EXIT_OK
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    """Write the tidy tables to data/processed/ (nothing is written if the data has problems)."""
+    survey, code = load_or_report(args.files, args.year)
+    if code != EXIT_OK:
+        _say("データに問題があるため、何も書き出していません。", err=True)
+        return code
+    for path in write_processed(survey, args.out):
+        _say(f"書き出しました: {path}")
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """Write a blank input workbook with drop-down lists."""
+    from .template import write_template
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        _say(f"{out.name}: 書き出し先は .xlsx のファイル名にしてください。", err=True)
+        return EXIT_UNREADABLE
+    if out.exists() and not args.force:
+        _say(f"{out}: すでにあります。上書きするときは --force を付けてください。", err=True)
+        return EXIT_UNREADABLE
+    write_template(out, year=args.year)
+    _say(f"入力用のひな形を書き出しました: {out}")
+    return EXIT_OK
+
+
+def _files_and_year(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="アンケートのファイル（.xlsx または .csv）。複数可")
+    parser.add_argument("--year", type=int, metavar="年度", help="年度を西暦で指定する（例: 2017）。ファイルから読み取った年度より優先")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    parser = JapaneseArgumentParser(
+        prog="kyodo-analysis",
+        description="協働のまちづくりワークショップのアンケートを検証・集計し、報告書用の図表を作ります。",
+        epilog="終了コード: 0 正常 / 1 データに問題あり（すべて表示） / 2 読めないファイル・指定の誤り",
+    )
+    commands = parser.add_subparsers(title="コマンド", dest="command", metavar="COMMAND", parser_class=JapaneseArgumentParser)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    _files_and_year(add("validate", cmd_validate, "ファイルを検証し、問題のあるセルをすべて表示する"))
+    summary = add("summary", cmd_summary, "「協働したいと思いますか」の回答数を年度×区分で集計する")
+    _files_and_year(summary)
+    summary.add_argument("--format", choices=("table", "csv", "json"), default="table", help="出力形式（既定: table）")
+    process = add("process", cmd_process, "整えたデータを data/processed/ などに書き出す（CSV と Excel）")
+    _files_and_year(process)
+    process.add_argument("--out", default="data/processed", metavar="DIR", help="書き出し先フォルダ（既定: data/processed）")
+    template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
+    template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
+    template.add_argument("--year", type=int, metavar="年度", help="概要シートに入れておく年度（西暦）")
+    template.add_argument("--force", action="store_true", help="同名のファイルがあっても上書きする")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code (never a traceback for bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_UNREADABLE
+    try:
+        return args.handler(args)
+    except UnreadableFileError as error:
+        _say(f"{error.path.name}: {error.message}", err=True)
+        return EXIT_UNREADABLE
+    except KeyboardInterrupt:
+        _say("中断しました。書きかけのファイルは残していません。", err=True)
+        return 130
+    except Exception as error:  # a bug, not bad input: say so briefly; the trace is one variable away
+        if os.environ.get("KYODO_DEBUG"):
+            traceback.print_exc()
+        _say(f"予期しないエラーで止まりました（{type(error).__name__}: {error}）。"
+             "KYODO_DEBUG=1 を付けて実行すると詳細を表示します。", err=True)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Counts and shares of the answer to 「協働したいと思いますか？」."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from .normalize import GROUP_ORDER, INTENT_ORDER, NO_ANSWER
+
+TOTAL = "全体"
+ANSWERED = INTENT_ORDER[:-1]
+
+
+def intent_counts(respondents: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
+    """Count answers per ``by`` cell, all four answers included (zeros too), groups present only."""
+    by = list(by)
+    counts = (
+        respondents.groupby(by, observed=True)["intent"]
+        .value_counts()
+        .rename("count")
+        .reset_index()
+        .rename(columns={"intent": "answer"})
+    )
+    # value_counts on a categorical lists every answer, so zeros are already there.
+    counts["count"] = counts["count"].astype("int64")
+    return counts.sort_values([*by, "answer"], kind="stable", ignore_index=True)
+
+
+def wilson_interval(k: np.ndarray | int, n: np.ndarray | int, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Wilson score interval for k successes out of n (NaN where n is 0)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = norm.ppf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def intent_shares(
+    respondents: pd.DataFrame,
+    by: Sequence[str] = ("fiscal_year", "group"),
+    *,
+    include_total: bool = True,
+) -> pd.DataFrame:
+    """Share of each answer among those who answered (無回答 excluded), with a Wilson 95% interval."""
+    by = list(by)
+    frame = respondents
+    if include_total and "group" in by:
+        total = respondents.assign(group=TOTAL)
+        frame = pd.concat([respondents.astype({"group": "object"}), total], ignore_index=True)
+        frame["group"] = pd.Categorical(frame["group"], categories=[*GROUP_ORDER, TOTAL])
+    counts = intent_counts(frame, by)
+    keys = [counts[c] for c in by]
+    answered = counts["answer"] != NO_ANSWER
+    counts["n"] = counts["count"].where(answered, 0).groupby(keys, observed=True).transform("sum")
+    counts["n_missing"] = counts["count"].where(~answered, 0).groupby(keys, observed=True).transform("sum")
+    shares = counts[answered].copy()
+    shares["answer"] = pd.Categorical(shares["answer"].astype(str), categories=list(ANSWERED), ordered=True)
+    shares["share"] = shares["count"] / shares["n"].where(shares["n"] > 0)
+    shares["ci_low"], shares["ci_high"] = wilson_interval(shares["count"], shares["n"])
+    return shares.reset_index(drop=True)

@@ -1,0 +1,597 @@
+"""Report figures and the shared style: tidy frames in, matplotlib Figures out.
+
+Nothing here saves or shows a figure except :func:`save_figure`, the one export
+function, so notebooks and the report share the same drawing code.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import itertools
+import os
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import matplotlib as mpl
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+SURVEY = "協働のまちづくりワークショップ アンケート"
+ANSWERS = ("思う", "どちらとも言えない", "思わない")
+NO_ANSWER = "無回答"
+TOTAL = "全体"
+GROUPS = ("市民", "職員", TOTAL)
+QUESTIONS = ("理由", "講演", "ワークショップ")
+THEMES = (
+    "相互理解", "対等", "目的共有", "信頼関係", "情報共有",
+    "対話の場", "役割分担", "自主・自立", "評価・ふりかえり", "資源",
+)
+
+# Dark blue / light grey / orange: safe for the common colour-vision deficiencies
+# and far apart in lightness, so the answers stay apart when printed in grey.
+ANSWER_COLORS = {"思う": "#1B4F8A", "どちらとも言えない": "#D9D9D9", "思わない": "#E69F00"}
+GROUP_COLORS = {"市民": "#009E73", "職員": "#CC79A7", "その他": "#8C510A", TOTAL: "#222222"}
+# Markers and hatches carry the group when colour is lost in print.
+GROUP_MARKERS = {"市民": "o", "職員": "s", "その他": "^", TOTAL: "D"}
+GROUP_HATCHES = {"市民": "", "職員": "//", "その他": "..", TOTAL: "xx"}
+# Word-cloud colours all reach a WCAG contrast of at least 4.5:1 on white.
+WORD_COLORS = ("#1B4F8A", "#01665E", "#762A83", "#8C510A", "#B35806", "#4D4D4D")
+
+FONT_NAME = "IPAexGothic"
+HEATMAP_CMAP = "Blues"
+LAYOUT_SEED = 20170401
+WORDCLOUD_SEED = 20170401
+
+STYLE: dict[str, Any] = {
+    "font.family": [FONT_NAME, "DejaVu Sans"],
+    "axes.unicode_minus": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 13,
+    "figure.dpi": 100,
+    "savefig.dpi": 300,
+    "savefig.facecolor": "white",
+    # Type 42 keeps the PDF text searchable; a fixed salt keeps SVG ids stable.
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "kyodo-analysis",
+    "svg.fonttype": "path",
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def font_path() -> Path:
+    """Return the path of the IPAexGothic font file shipped by matplotlib-fontja."""
+    # Importing matplotlib_fontja would rewrite the global rcParams, so only locate it.
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib-fontja が見つかりません。`make setup` で入れ直してください。")
+    return Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
+
+
+@functools.cache
+def register_font() -> str:
+    """Make IPAexGothic known to matplotlib once and return its family name."""
+    path = str(font_path())
+    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)
+    return FONT_NAME
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Apply the report style (Japanese font, palette defaults) inside a ``with`` block."""
+    register_font()
+    with mpl.rc_context(STYLE):
+        yield
+
+
+def styled(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a plotting function inside :func:`style` so its text gets the Japanese font."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with style():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def grey_level(color: str) -> float:
+    """Return the lightness (0–1) a colour keeps when printed in greyscale (ITU-R 601 luma)."""
+    r, g, b = to_rgb(color)
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def contrast_ratio(color: str, background: str = "white") -> float:
+    """Return the WCAG contrast ratio between two colours."""
+
+    def luminance(c: str) -> float:
+        channels = [u / 12.92 if u <= 0.03928 else ((u + 0.055) / 1.055) ** 2.4 for u in to_rgb(c)]
+        return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+    high, low = sorted((luminance(color), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _text_color(background: str) -> str:
+    """Pick black or white text, whichever reads better on ``background``."""
+    return "white" if contrast_ratio(background, "white") >= contrast_ratio(background, "black") else "black"
+
+
+def years_label(years: Iterable[int]) -> str:
+    """Format fiscal years for a caption: ``2017年度`` or ``2015〜2017年度``."""
+    values = sorted({int(y) for y in years})
+    if not values:
+        return "年度不明"
+    if len(values) == 1:
+        return f"{values[0]}年度"
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}〜{values[-1]}年度"
+    return "・".join(str(v) for v in values) + "年度"
+
+
+def _heading(fig: Figure, title: str, years: Iterable[int], n_text: str, survey: str) -> None:
+    """Give a figure the title, survey, fiscal years and n it needs to stand alone."""
+    fig.suptitle(f"{title}\n{survey}（{years_label(years)}、{n_text}）", fontsize=11)
+
+
+def _new_figure(figsize: tuple[float, float], **kwargs: Any) -> Figure:
+    """Create a figure outside pyplot's registry, with an Agg canvas for measuring text."""
+    # Outside pyplot so a long report run never accumulates open figures.
+    fig = Figure(figsize=figsize, **kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+# --- 1. intent by group -----------------------------------------------------------
+
+
+def _ordered_groups(frame: pd.DataFrame, groups: Sequence[str]) -> list[str]:
+    present = set(frame["group"].astype(str))
+    return [g for g in groups if g in present]
+
+
+def _draw_intent_bars(ax: Any, shares: pd.DataFrame, groups: Sequence[str]) -> list[tuple[Any, Any]]:
+    """Draw 100% stacked bars on ``ax`` for one fiscal year; return (label, segment) pairs."""
+    rows = _ordered_groups(shares, groups)
+    frame = shares.assign(group=shares["group"].astype(str), answer=shares["answer"].astype(str))
+    table = frame[frame["answer"].isin(ANSWERS)].pivot_table(
+        index="group", columns="answer", values="share", aggfunc="sum", observed=True
+    ).reindex(index=rows, columns=list(ANSWERS)).fillna(0.0)
+    n = frame.groupby("group", observed=True)["n"].first().reindex(rows)
+    # Top to bottom in the given order reads like the table beside it.
+    y = np.arange(len(rows))[::-1]
+    left = np.zeros(len(rows))
+    labels = []
+    for answer in ANSWERS:
+        widths = table[answer].to_numpy()
+        color = ANSWER_COLORS[answer]
+        bars = ax.barh(y, widths, left=left, color=color, label=answer,
+                       edgecolor="white", linewidth=0.8, height=0.6)
+        for bar, width in zip(bars, widths):
+            if width > 0:
+                text = ax.text(
+                    bar.get_x() + width / 2, bar.get_y() + bar.get_height() / 2, _pct(width),
+                    ha="center", va="center", fontsize=9, color=_text_color(color),
+                )
+                labels.append((text, bar))
+        left += widths
+    ax.set_yticks(y, [f"{g} (n={int(n[g]) if pd.notna(n[g]) else 0})" for g in rows])
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.tick_params(axis="y", length=0)
+    return labels
+
+
+def _drop_crowded_labels(fig: Figure, labels: Sequence[tuple[Any, Any]]) -> int:
+    """Remove segment labels that do not fit inside their segment; return how many."""
+    # Layout first: constrained layout moves the axes, which changes segment widths.
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    dropped = 0
+    for label, segment in labels:
+        box = label.get_window_extent(renderer)
+        seg = segment.get_window_extent(renderer)
+        if box.width + 4 > seg.width or box.height > seg.height:
+            label.remove()
+            dropped += 1
+    return dropped
+
+
+def _missing_note(shares: pd.DataFrame, groups: Sequence[str]) -> str:
+    frame = shares.assign(group=shares["group"].astype(str))
+    missing = frame.groupby("group", observed=True)["n_missing"].first()
+    parts = [f"{g} {int(missing[g])}人" for g in groups if g != TOTAL and g in missing and missing[g] > 0]
+    total = int(missing.get(TOTAL, sum(int(missing[g]) for g in missing.index if g != TOTAL)))
+    if total == 0:
+        return "無回答はありません。"
+    detail = f"（{'、'.join(parts)}）" if parts else ""
+    return f"無回答 {total}人{detail}は割合の計算から除いています。"
+
+
+def _respondent_text(shares: pd.DataFrame) -> str:
+    """Describe n for a caption, from the 全体 rows when present."""
+    frame = shares.assign(group=shares["group"].astype(str))
+    per_group = frame.groupby(["fiscal_year", "group"], observed=True)[["n", "n_missing"]].first().reset_index()
+    if (per_group["group"] == TOTAL).any():
+        per_group = per_group[per_group["group"] == TOTAL]
+    total = int((per_group["n"] + per_group["n_missing"]).sum())
+    return f"回答者 n={total}"
+
+
+@styled
+def plot_intent_by_group(
+    shares: pd.DataFrame,
+    *,
+    fiscal_year: int | None = None,
+    groups: Sequence[str] = GROUPS,
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw 100% stacked bars of the intent answer by group for one fiscal year."""
+    if fiscal_year is None:
+        years = sorted(shares["fiscal_year"].unique())
+        if len(years) != 1:
+            raise ValueError("年度が複数あります。fiscal_year を指定してください。")
+        fiscal_year = int(years[0])
+    frame = shares[shares["fiscal_year"] == fiscal_year]
+    if frame.empty:
+        raise ValueError(f"{fiscal_year}年度のデータがありません。")
+    fig = _new_figure(figsize=(7.5, 1.2 + 0.55 * len(_ordered_groups(frame, groups)) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    labels = _draw_intent_bars(ax, frame, groups)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=len(ANSWERS), frameon=False)
+    _heading(fig, "協働したいと思いますか（区分別）", [fiscal_year], _respondent_text(frame), survey)
+    fig.supxlabel(_missing_note(frame, groups), x=0.02, ha="left", fontsize=8)
+    _drop_crowded_labels(fig, labels)
+    return fig
+
+
+@styled
+def plot_intent_by_group_years(
+    shares: pd.DataFrame,
+    *,
+    groups: Sequence[str] = GROUPS,
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw the intent bars of every fiscal year as side-by-side panels."""
+    years = sorted(int(y) for y in shares["fiscal_year"].unique())
+    if not years:
+        raise ValueError("データがありません。")
+    rows = len(_ordered_groups(shares, groups))
+    fig = _new_figure(figsize=(max(7.5, 3.4 * len(years)), 1.2 + 0.55 * rows + 1.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(years), squeeze=False)[0])
+    labels: list[tuple[Any, Any]] = []
+    notes = []
+    for ax, year in zip(axes, years):
+        frame = shares[shares["fiscal_year"] == year]
+        labels += _draw_intent_bars(ax, frame, groups)
+        ax.set_title(f"{year}年度")
+        notes.append(f"{year}年度: {_missing_note(frame, groups)}")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=len(ANSWERS), frameon=False)
+    _heading(fig, "協働したいと思いますか（区分別・年度別）", years, _respondent_text(shares), survey)
+    fig.supxlabel("\n".join(notes), x=0.02, ha="left", fontsize=8)
+    _drop_crowded_labels(fig, labels)
+    return fig
+
+
+# --- 2. trend across years --------------------------------------------------------
+
+
+@styled
+def plot_intent_trend(
+    shares: pd.DataFrame,
+    *,
+    answer: str = "思う",
+    groups: Sequence[str] = GROUPS,
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw the share giving ``answer`` per group and fiscal year with Wilson 95% intervals."""
+    frame = shares.assign(group=shares["group"].astype(str), answer=shares["answer"].astype(str))
+    frame = frame[frame["answer"] == answer]
+    years = sorted(int(y) for y in frame["fiscal_year"].unique())
+    if len(years) < 2:
+        raise ValueError("推移の図には2年度以上のデータが必要です。")
+    rows = _ordered_groups(frame, groups)
+    fig = _new_figure(figsize=(7.5, 4.8), layout="constrained")
+    ax = fig.subplots()
+    # Small sideways offsets keep the intervals of different groups from hiding each other.
+    offsets = np.linspace(-0.12, 0.12, len(rows)) if len(rows) > 1 else [0.0]
+    for offset, group in zip(offsets, rows):
+        part = frame[frame["group"] == group].sort_values("fiscal_year")
+        part = part[part["n"] > 0]
+        x = part["fiscal_year"].to_numpy(dtype=float) + offset
+        share = part["share"].to_numpy(dtype=float)
+        err = np.vstack([share - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - share])
+        ax.errorbar(
+            x, share, yerr=err, label=group, color=GROUP_COLORS.get(group, "#555555"),
+            marker=GROUP_MARKERS.get(group, "o"), linestyle="--" if group == TOTAL else "-",
+            capsize=3, linewidth=1.5, markersize=5,
+        )
+    totals = frame.groupby(["fiscal_year", "group"], observed=True)["n"].first().unstack()
+    tick_n = totals[TOTAL] if TOTAL in totals else totals.sum(axis=1)
+    ax.set_xticks(years, [f"{y}年度\n(n={int(tick_n.get(y, 0))})" for y in years])
+    ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel(f"「{answer}」と答えた割合")
+    ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)
+    ax.legend(loc="lower left", frameon=False, ncols=len(rows))
+    n_text = _respondent_text(shares[shares["fiscal_year"].isin(years)])
+    _heading(fig, f"協働したいと思いますか:「{answer}」の割合の推移", years, n_text, survey)
+    fig.supxlabel("縦線は95%信頼区間（Wilson法）。n は無回答を除く回答者数。", x=0.02, ha="left", fontsize=8)
+    return fig
+
+
+# --- 3. themes by group -----------------------------------------------------------
+
+
+def order_themes_by_share(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Sort a ``compare_groups`` frame by the pooled share of comments, highest first."""
+    pooled_n = (comparison["citizens_n"] + comparison["staff_n"]).replace(0, np.nan)
+    overall = ((comparison["citizens_k"] + comparison["staff_k"]) / pooled_n).fillna(0.0)
+    order = comparison.assign(overall_share=overall)
+    order["_canonical"] = order["theme"].map({t: i for i, t in enumerate(THEMES)}).fillna(len(THEMES))
+    return order.sort_values(["overall_share", "_canonical"], ascending=[False, True], kind="stable").drop(
+        columns="_canonical"
+    ).reset_index(drop=True)
+
+
+@styled
+def plot_themes_by_group(
+    comparison: pd.DataFrame,
+    *,
+    years: Iterable[int],
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw grouped horizontal bars of the share of comments per theme, citizens vs staff."""
+    table = order_themes_by_share(comparison)
+    fig = _new_figure(figsize=(7.5, 1.8 + 0.45 * len(table)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(table))[::-1]
+    height = 0.38
+    n_citizens = int(table["citizens_n"].max()) if len(table) else 0
+    n_staff = int(table["staff_n"].max()) if len(table) else 0
+    for group, column, shift, n in (("市民", "citizens_share", height / 2, n_citizens),
+                                    ("職員", "staff_share", -height / 2, n_staff)):
+        ax.barh(y + shift, table[column].fillna(0.0), height=height, label=f"{group} (n={n})",
+                color=GROUP_COLORS[group], hatch=GROUP_HATCHES[group], edgecolor="white", linewidth=0.5)
+    ax.set_yticks(y, table["theme"].tolist())
+    ax.tick_params(axis="y", length=0)
+    top = max(float(table[["citizens_share", "staff_share"]].max().max() or 0.0), 0.05) if len(table) else 1.0
+    ax.set_xlim(0, min(1.0, top * 1.25 + 0.05))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("そのテーマに触れたコメントの割合")
+    flagged = table["indicative"].fillna(False).astype(bool).to_numpy() if "indicative" in table else np.zeros(len(table), bool)
+    for yi, row_flag, hi in zip(y, flagged, table[["citizens_share", "staff_share"]].fillna(0.0).max(axis=1)):
+        if row_flag:
+            ax.text(hi + 0.01, yi, "*", va="center", ha="left", fontsize=12, fontweight="bold")
+    ax.legend(loc="lower right", frameon=False)
+    _heading(fig, "コメントに現れるテーマ（市民と職員）", years,
+             f"コメント n={n_citizens + n_staff}", survey)
+    note = "* は市民と職員の差を小標本向けの検定で示唆されたテーマ（件数は表を参照）。" if flagged.any() else \
+        "市民と職員の差が検定で示唆されたテーマはありません（件数は表を参照）。"
+    fig.supxlabel(note, x=0.02, ha="left", fontsize=8)
+    return fig
+
+
+# --- 4. word clouds ---------------------------------------------------------------
+
+
+def _word_color(word: str, *args: Any, **kwargs: Any) -> str:
+    # A hash of the word, not the random state, so a word keeps its colour across clouds.
+    return WORD_COLORS[zlib.crc32(word.encode("utf-8")) % len(WORD_COLORS)]
+
+
+def word_counts(
+    frequencies: pd.DataFrame, *, group: str | None = None, exclude: Iterable[str] = ()
+) -> dict[str, int]:
+    """Sum a ``word_frequencies`` frame into ``{word: count}`` for one group or all groups."""
+    frame = frequencies
+    if group is not None and group != TOTAL and "group" in frame:
+        frame = frame[frame["group"].astype(str) == group]
+    frame = frame[~frame["word"].isin(set(exclude))]
+    counts = frame.groupby("word", observed=True)["count"].sum()
+    counts = counts[counts > 0]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {word: int(count) for word, count in ordered}
+
+
+@styled
+def plot_wordcloud(
+    frequencies: pd.DataFrame,
+    *,
+    group: str | None = None,
+    years: Iterable[int],
+    n_comments: int,
+    exclude: Iterable[str] = (),
+    max_words: int = 80,
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw a horizontal-only word cloud for one group (or all when ``group`` is None)."""
+    from wordcloud import WordCloud
+
+    counts = word_counts(frequencies, group=group, exclude=exclude)
+    label = group or TOTAL
+    fig = _new_figure(figsize=(7.5, 5.0), layout="constrained")
+    ax = fig.subplots()
+    ax.set_axis_off()
+    if counts:
+        cloud = WordCloud(
+            font_path=str(font_path()), width=1500, height=900, background_color="white",
+            prefer_horizontal=1.0, random_state=WORDCLOUD_SEED, max_words=max_words,
+            color_func=_word_color, collocations=False, margin=4,
+        ).generate_from_frequencies(counts)
+        ax.imshow(cloud.to_array(), interpolation="bilinear")
+    else:
+        ax.text(0.5, 0.5, "描ける語がありません。", ha="center", va="center", transform=ax.transAxes)
+    _heading(fig, f"コメントによく出る語（{label}）", years, f"コメント n={n_comments}", survey)
+    shown = min(len(counts), max_words)
+    removed = "・".join(exclude)
+    note = f"文字の大きさは出現回数。上位 {shown} 語。" + (f"「{removed}」は除いています。" if removed else "")
+    fig.supxlabel(note, x=0.02, ha="left", fontsize=8)
+    return fig
+
+
+# --- 5. co-occurrence network -----------------------------------------------------
+
+
+def cooccurrence(
+    documents: Iterable[Iterable[str]],
+    *,
+    top_n: int = 60,
+    min_jaccard: float = 0.1,
+    min_cooccurrence: int = 2,
+) -> pd.DataFrame:
+    """Count which frequent words appear in the same comment; keep pairs above a Jaccard threshold."""
+    docs = [frozenset(words) for words in documents]
+    doc_freq = Counter(word for doc in docs for word in doc)
+    top = sorted(doc_freq, key=lambda w: (-doc_freq[w], w))[:top_n]
+    keep = set(top)
+    pairs: Counter[tuple[str, str]] = Counter()
+    for doc in docs:
+        pairs.update(itertools.combinations(sorted(doc & keep), 2))
+    rows = []
+    for (a, b), both in pairs.items():
+        jaccard = both / (doc_freq[a] + doc_freq[b] - both)
+        if both >= min_cooccurrence and jaccard >= min_jaccard:
+            rows.append((a, b, jaccard, both, doc_freq[a], doc_freq[b]))
+    columns = ["source", "target", "weight", "cooccurrences", "source_count", "target_count"]
+    edges = pd.DataFrame(rows, columns=columns)
+    return edges.sort_values(["weight", "source", "target"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+@styled
+def plot_cooccurrence(
+    edges: pd.DataFrame,
+    *,
+    years: Iterable[int],
+    n_comments: int,
+    max_edges: int = 60,
+    min_edges: int = 2,
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw a co-occurrence network from a :func:`cooccurrence` edge table, or a notice if too sparse."""
+    fig = _new_figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = fig.subplots()
+    ax.set_axis_off()
+    top = edges.head(max_edges)
+    _heading(fig, "コメントの語の共起ネットワーク", years, f"コメント n={n_comments}", survey)
+    if len(top) < min_edges:
+        ax.text(0.5, 0.5, "一緒に使われる語が少なすぎるため、\n共起ネットワークは描けません。\n"
+                "コメントが増えるか、しきい値を下げると描けるようになります。",
+                ha="center", va="center", transform=ax.transAxes, fontsize=11)
+        return fig
+    graph = nx.Graph()
+    counts: dict[str, int] = {}
+    for row in top.itertuples(index=False):
+        counts[row.source] = int(row.source_count)
+        counts[row.target] = int(row.target_count)
+    for node in sorted(counts):
+        graph.add_node(node)
+    for row in top.itertuples(index=False):
+        graph.add_edge(row.source, row.target, weight=float(row.weight))
+    pos = nx.spring_layout(graph, seed=LAYOUT_SEED, weight="weight", k=1.2 / np.sqrt(len(graph)))
+    nodes = list(graph.nodes)
+    size = np.array([counts[n] for n in nodes], dtype=float)
+    node_sizes = 250 + 1800 * (size - size.min()) / max(size.max() - size.min(), 1)
+    widths = [0.5 + 5 * graph.edges[e]["weight"] for e in graph.edges]
+    nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color="#9E9E9E", alpha=0.8)
+    nx.draw_networkx_nodes(graph, pos, ax=ax, nodelist=nodes, node_size=node_sizes,
+                           node_color="#CFE3F5", edgecolors=ANSWER_COLORS["思う"], linewidths=0.8)
+    nx.draw_networkx_labels(graph, pos, ax=ax, font_family=FONT_NAME, font_size=9, font_color="#1A1A1A")
+    ax.margins(0.08)
+    fig.supxlabel("円の大きさは語を含むコメント数、線の太さは Jaccard 係数。", x=0.02, ha="left", fontsize=8)
+    return fig
+
+
+# --- 6. themes by question ----------------------------------------------------------
+
+
+@styled
+def plot_themes_by_question(
+    shares: pd.DataFrame,
+    *,
+    years: Iterable[int],
+    questions: Sequence[str] = QUESTIONS,
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw a heatmap of theme shares (rows) by free-text question (columns)."""
+    frame = shares.assign(question=shares["question"].astype(str), theme=shares["theme"].astype(str))
+    present = list(dict.fromkeys(frame["question"]))
+    columns = [q for q in questions if q in present] + sorted(q for q in present if q not in questions)
+    themes = [t for t in THEMES if t in set(frame["theme"])] + sorted(set(frame["theme"]) - set(THEMES))
+    share = frame.pivot_table(index="theme", columns="question", values="share", aggfunc="sum", observed=True)
+    share = share.reindex(index=themes, columns=columns).fillna(0.0)
+    mentions = frame.pivot_table(index="theme", columns="question", values="n_mentions", aggfunc="sum",
+                                 observed=True).reindex(index=themes, columns=columns).fillna(0).astype(int)
+    n = frame.groupby("question", observed=True)["n_comments"].first().reindex(columns).fillna(0).astype(int)
+    fig = _new_figure(figsize=(2.4 + 1.6 * len(columns), 1.8 + 0.42 * len(themes)), layout="constrained")
+    ax = fig.subplots()
+    vmax = max(float(share.to_numpy().max()) if share.size else 0.0, 0.05)
+    image = ax.imshow(share.to_numpy(), cmap=HEATMAP_CMAP, vmin=0, vmax=vmax, aspect="auto")
+    cmap = image.get_cmap()
+    for (i, j), value in np.ndenumerate(share.to_numpy()):
+        background = mpl.colors.to_hex(cmap(value / vmax))
+        ax.text(j, i, f"{_pct(value)}\n({mentions.iat[i, j]})", ha="center", va="center",
+                fontsize=8, color=_text_color(background))
+    ax.set_xticks(range(len(columns)), [f"{q}\n(n={n[q]})" for q in columns])
+    ax.set_yticks(range(len(themes)), themes)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8, format=PercentFormatter(1.0, decimals=0))
+    bar.set_label("テーマに触れたコメントの割合")
+    _heading(fig, "設問別にみたテーマ", years, f"コメント n={int(n.sum())}", survey)
+    fig.supxlabel("各マスは割合（件数）。n は設問ごとのコメント数。", x=0.02, ha="left", fontsize=8)
+    return fig
+
+
+# --- export ------------------------------------------------------------------------
+
+# Dropping the dates (and the PNG software tag) makes repeated runs byte-identical.
+_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"CreationDate": None, "ModDate": None},
+    "svg": {"Date": None},
+}
+
+
+def save_figure(
+    fig: Figure,
+    path: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] = ("png", "svg", "pdf"),
+    dpi: int = 300,
+) -> list[Path]:
+    """Write ``fig`` as ``path`` + each suffix in ``formats``, reproducibly; return the paths."""
+    stem = Path(path)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    with style():
+        for fmt in formats:
+            target = stem.with_name(f"{stem.name}.{fmt}")
+            fig.savefig(target, format=fmt, dpi=dpi, metadata=_METADATA.get(fmt), facecolor="white")
+            written.append(target)
+    return written

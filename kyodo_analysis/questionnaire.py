@@ -1,0 +1,407 @@
+"""Turn raw questionnaire sheets into tidy respondents and comments, listing every problem."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from .io import RawBook, RawSheet, UnreadableFileError, read_raw, write_csv, write_xlsx
+from .normalize import (
+    GROUP_ORDER,
+    INTENT_ORDER,
+    Vocabulary,
+    cell_text,
+    default_vocabulary,
+    fiscal_year_from_text,
+    fiscal_year_from_value,
+    is_blank,
+    match_key,
+)
+
+HEADER_SEARCH_ROWS = 20
+OVERVIEW_SHEET = "概要"
+# Labels whose neighbouring cell (or own text) states when the workshop took place.
+_YEAR_LABELS = ("年度", "開催日", "実施日", "開催年度", "開催年月日")
+
+RESPONDENT_COLUMNS = (
+    "file", "sheet", "row", "fiscal_year", "respondent_id",
+    "group", "group_detail", "affiliation", "intent",
+)
+COMMENT_COLUMNS = (
+    "file", "sheet", "row", "cell", "fiscal_year", "respondent_id",
+    "group", "intent", "question", "header", "text",
+)
+_ANSWER_LIST = "／".join(("思う", "思わない", "どちらとも言えない"))
+_GROUP_LIST = "／".join(GROUP_ORDER)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as possible."""
+
+    file: str
+    sheet: str | None
+    cell: str | None
+    message: str
+
+    @property
+    def location(self) -> str:
+        """Where the problem is, as a person would look it up: ``2017.xlsx 回答!C7``."""
+        if self.sheet and self.cell:
+            return f"{self.file} {self.sheet}!{self.cell}"
+        if self.sheet or self.cell:
+            return f"{self.file} {self.sheet or self.cell}"
+        return self.file
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+@dataclass
+class Survey:
+    """Tidy questionnaire data of one or more files, with the problems and notes found."""
+
+    respondents: pd.DataFrame
+    comments: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+
+@dataclass
+class _Layout:
+    header_row: int  # 1-based spreadsheet row
+    roles: dict[int, str]  # 0-based column -> role
+    headers: dict[int, object]
+
+    def column(self, role: str) -> int | None:
+        return next((c for c, r in self.roles.items() if r == role), None)
+
+    def marks(self) -> dict[int, str]:
+        return {c: r.removeprefix("mark:") for c, r in self.roles.items() if r.startswith("mark:")}
+
+    def text_columns(self) -> list[int]:
+        return [c for c, r in self.roles.items() if r == "text"]
+
+
+def _cell(row: int, col: int) -> str:
+    return f"{get_column_letter(col + 1)}{row}"
+
+
+def _value(rows: list[list[object]], row: int, col: int) -> object:
+    values = rows[row - 1] if row <= len(rows) else []
+    return values[col] if col < len(values) else None
+
+
+def _find_header(sheet: RawSheet, vocab: Vocabulary) -> _Layout | None:
+    """Find the header row among the first rows: it names the intent (or marks) and other columns."""
+    fallback = None
+    for index, values in enumerate(sheet.rows[:HEADER_SEARCH_ROWS], start=1):
+        cells = {c: v for c, v in enumerate(values) if not is_blank(v)}
+        if len(cells) < 2:  # a title row has one cell; a header names several columns
+            continue
+        roles = {c: vocab.header_role(v) for c, v in cells.items()}
+        known = [r for r in roles.values() if r != "text"]
+        layout = _Layout(index, roles, cells)
+        has_intent = "intent" in known or len(layout.marks()) >= 2
+        if has_intent:
+            return layout
+        if fallback is None and len(set(known)) >= 2:
+            fallback = layout
+    return fallback
+
+
+def _year_in_cells(rows: Iterable[Sequence[object]]) -> int | None:
+    """Find a fiscal year stated next to, or inside, a 年度 / 開催日 label."""
+    for values in rows:
+        for col, value in enumerate(values):
+            if is_blank(value) or not isinstance(value, str):
+                continue
+            key = match_key(value)
+            if key in _YEAR_LABELS:
+                for neighbour in values[col + 1:]:
+                    if not is_blank(neighbour):
+                        found = fiscal_year_from_value(neighbour)
+                        if found is not None:
+                            return found
+                        break
+            elif any(label in key for label in _YEAR_LABELS):
+                found = fiscal_year_from_text(value)
+                if found is not None:
+                    return found
+    return None
+
+
+class _SheetReader:
+    """Reads the respondents of one response sheet."""
+
+    def __init__(self, book: RawBook, sheet: RawSheet, layout: _Layout, group: str | None, vocab: Vocabulary):
+        self.file = book.path.name
+        self.sheet = sheet
+        self.layout = layout
+        self.sheet_group = group
+        self.vocab = vocab
+        self.problems: list[Problem] = []
+        self.notes: list[str] = []
+        self.respondents: list[dict] = []
+        self.comments: list[dict] = []
+        self.id_cells: list[tuple[str, Problem]] = []
+
+    def problem(self, cell: str | None, message: str) -> None:
+        self.problems.append(Problem(self.file, self.sheet.name, cell, message))
+
+    def read(self) -> None:
+        layout = self.layout
+        header_keys = {c: match_key(v) for c, v in layout.headers.items()}
+        id_col = layout.column("respondent_id")
+        for row in range(layout.header_row + 1, len(self.sheet.rows) + 1):
+            values = {c: _value(self.sheet.rows, row, c) for c in layout.roles}
+            if all(is_blank(v) for c, v in values.items() if c != id_col):
+                continue  # blank row, or a pre-numbered row of an unused form
+            if all(not is_blank(v) and match_key(v) == header_keys[c] for c, v in values.items()):
+                self.notes.append(f"{self.file} {self.sheet.name or ''}{row}行目: 見出し行の繰り返しを読み飛ばしました。")
+                continue
+            self.read_row(row, values)
+
+    def read_row(self, row: int, values: dict[int, object]) -> None:
+        layout = self.layout
+        id_col, aff_col = layout.column("respondent_id"), layout.column("affiliation")
+        respondent_id = None if id_col is None or is_blank(values[id_col]) else cell_text(values[id_col]).strip()
+        if respondent_id is not None:  # a row with other problems still takes up its id
+            self.id_cells.append((respondent_id, Problem(self.file, self.sheet.name, _cell(row, id_col), "")))
+        before = len(self.problems)
+        group, group_detail = self.read_group(row, values)
+        intent = self.read_intent(row, values)
+        if len(self.problems) > before:
+            return
+        record = {
+            "file": self.file,
+            "sheet": self.sheet.name or "",
+            "row": row,
+            "respondent_id": respondent_id,
+            "group": group,
+            "group_detail": group_detail,
+            "affiliation": None if aff_col is None or is_blank(values[aff_col]) else cell_text(values[aff_col]).strip(),
+            "intent": intent,
+        }
+        self.respondents.append(record)
+        for col in layout.text_columns():
+            if is_blank(values[col]):
+                continue
+            self.comments.append({
+                "file": self.file, "sheet": record["sheet"], "row": row, "cell": _cell(row, col),
+                "respondent_id": record["respondent_id"], "group": group, "intent": intent,
+                "question": self.vocab.question_label(layout.headers[col]),
+                "header": cell_text(layout.headers[col]).strip(),
+                "text": cell_text(values[col]).strip(),
+            })
+
+    def read_group(self, row: int, values: dict[int, object]) -> tuple[str | None, str | None]:
+        col = self.layout.column("group")
+        if col is None:
+            return self.sheet_group, self.sheet_group
+        value = values[col]
+        if is_blank(value):
+            self.problem(_cell(row, col), f"区分が空欄です — {_GROUP_LIST} のいずれか（NPO・企業・自治会なども可）を入れてください")
+            return None, None
+        group = self.vocab.group(value)
+        if group is None:
+            self.problem(_cell(row, col), f"「{cell_text(value)}」は区分（{_GROUP_LIST}）にありません")
+        return group, cell_text(value).strip()
+
+    def read_intent(self, row: int, values: dict[int, object]) -> str | None:
+        col = self.layout.column("intent")
+        if col is not None:
+            answer = self.vocab.answer(values[col])
+            if answer is None:
+                self.problem(_cell(row, col), f"「{cell_text(values[col])}」は選択肢（{_ANSWER_LIST}）にありません")
+            return answer
+        marked = []
+        for mark_col, answer in self.layout.marks().items():
+            value = values[mark_col]
+            if is_blank(value):
+                continue
+            if not self.vocab.is_mark(value):
+                self.problem(_cell(row, mark_col), f"「{cell_text(value)}」は印として読めません — ○ などの印を 1 つだけ付けてください")
+                return None
+            marked.append((mark_col, answer, value))
+        if len(marked) > 1:
+            cells = "、".join(f"{_cell(row, c)}「{cell_text(v)}」" for c, _, v in marked)
+            self.problem(_cell(row, marked[0][0]), f"印が {len(marked)} か所にあります（{cells}） — 1 つだけにしてください")
+            return None
+        return marked[0][1] if marked else INTENT_ORDER[-1]
+
+
+def _frames(respondents: list[dict], comments: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the two tidy frames with stable columns and dtypes, even when empty."""
+    resp = pd.DataFrame(respondents, columns=list(RESPONDENT_COLUMNS))
+    comm = pd.DataFrame(comments, columns=list(COMMENT_COLUMNS))
+    return _with_dtypes(resp), _with_dtypes(comm)
+
+
+@dataclass(frozen=True)
+class _IdCell:
+    fiscal_year: int | None
+    respondent_id: str
+    problem: Problem  # where the id stands; message filled in when it turns out to be a duplicate
+
+
+def _duplicate_ids(id_cells: list[_IdCell]) -> list[Problem]:
+    """Report every respondent id used again within one fiscal year, naming both cells."""
+    first: dict[tuple[int | None, str], Problem] = {}
+    problems = []
+    for item in id_cells:
+        key = (item.fiscal_year, match_key(item.respondent_id))
+        if key not in first:
+            first[key] = item.problem
+            continue
+        place = first[key].location
+        problems.append(Problem(
+            item.problem.file, item.problem.sheet, item.problem.cell,
+            f"回答者ID「{item.respondent_id}」が {item.fiscal_year} 年度の中で重複しています（{place} と同じ）",
+        ))
+    return problems
+
+
+def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Survey, list[_IdCell]]:
+    name = book.path.name
+    problems: list[Problem] = []
+    notes: list[str] = []
+    readers: list[_SheetReader] = []
+    year_sources: list[int] = []
+    for sheet in book.sheets:
+        label = sheet.name or name
+        if match_key(sheet.name or "") == match_key(OVERVIEW_SHEET):
+            found = _year_in_cells(sheet.rows)
+            if found is not None:
+                year_sources.append(found)
+            continue
+        if not any(not is_blank(v) for row in sheet.rows for v in row):
+            if len(book.sheets) == 1:
+                problems.append(Problem(name, sheet.name, None, "シートが空です — 回答を入力したシートか確かめてください"))
+            else:
+                notes.append(f"{name}: 空のシート「{label}」を読み飛ばしました。")
+            continue
+        if sheet.hidden:
+            notes.append(f"{name}: 非表示のシート「{label}」は読み込みません（表示すると読み込みます）。")
+            continue
+        layout = _find_header(sheet, vocab)
+        if layout is None:
+            notes.append(f"{name}: シート「{label}」には回答の見出し行がないため読み飛ばしました。")
+            continue
+        sheet_group = vocab.group(sheet.name) if sheet.name else None
+        if layout.column("intent") is None and len(layout.marks()) < 2:
+            problems.append(Problem(name, sheet.name, f"{layout.header_row}行目",
+                "「協働したいと思いますか」の列がありません — 見出しに「協働したい」「問1」「Q1」のいずれかを含む列、"
+                "または「思う」「思わない」「どちらとも言えない」の 3 列が必要です"))
+            continue
+        if layout.column("group") is None and sheet_group is None:
+            problems.append(Problem(name, sheet.name, f"{layout.header_row}行目",
+                "区分の列がありません — 見出し「区分」「属性」「立場」「参加区分」のいずれかの列を作るか、"
+                "シート名を「市民」「職員」にしてください"))
+            continue
+        found = _year_in_cells(sheet.rows[: layout.header_row - 1])
+        if found is not None:
+            year_sources.append(found)
+        reader = _SheetReader(book, sheet, layout, sheet_group, vocab)
+        reader.read()
+        if sheet.hidden_rows:
+            notes.append(f"{name}: シート「{label}」の非表示の行も回答として読み込みました。")
+        if not reader.respondents and not reader.problems:
+            problems.append(Problem(name, sheet.name, None, "見出し行の下に回答が 1 件もありません"))
+        readers.append(reader)
+        problems.extend(reader.problems)
+        notes.extend(reader.notes)
+    if not readers and not problems:
+        problems.append(Problem(name, None, None,
+            f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「区分」「協働したいと思いますか」などの見出しが必要です"))
+    fiscal_year = _fiscal_year(name, year, year_sources, problems)
+    respondents = [dict(r, fiscal_year=fiscal_year) for reader in readers for r in reader.respondents]
+    comments = [dict(c, fiscal_year=fiscal_year) for reader in readers for c in reader.comments]
+    resp, comm = _frames(respondents, comments)
+    id_cells = [_IdCell(fiscal_year, rid, where) for reader in readers for rid, where in reader.id_cells]
+    return Survey(resp, comm, problems, notes), id_cells
+
+
+def _fiscal_year(name: str, year: int | None, found: list[int], problems: list[Problem]) -> int | None:
+    """Decide the fiscal year: --year, else the workbook's own cells, else the file name."""
+    if year is not None:
+        return year
+    if len(set(found)) > 1:
+        years = "・".join(str(y) for y in sorted(set(found)))
+        problems.append(Problem(name, None, None, f"ファイルの中で年度が食い違っています（{years}） — --year で指定してください"))
+        return None
+    if found:
+        return found[0]
+    from_name = fiscal_year_from_text(Path(name).stem)
+    if from_name is None:
+        problems.append(Problem(name, None, None,
+            "年度が分かりません — 「概要」シートか見出しより上の行に年度・開催日を書くか、"
+            "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください"))
+    return from_name
+
+
+def load_questionnaire(
+    path: str | os.PathLike[str], *, year: int | None = None, vocabulary: Vocabulary | None = None
+) -> Survey:
+    """Load one questionnaire file; raise UnreadableFileError if it cannot be read at all."""
+    return load_questionnaires([path], year=year, vocabulary=vocabulary)
+
+
+def load_questionnaires(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    year: int | None = None,
+    vocabulary: Vocabulary | None = None,
+    unreadable: list[UnreadableFileError] | None = None,
+) -> Survey:
+    """Load several questionnaire files (any years) into one Survey.
+
+    A file that cannot be read raises UnreadableFileError, unless a list is passed as
+    ``unreadable``: then the error is appended to it and the other files are still loaded.
+    """
+    vocab = vocabulary or default_vocabulary()
+    books = []
+    for path in paths:
+        try:
+            books.append(_read_book(read_raw(path), year, vocab))
+        except UnreadableFileError as error:
+            if unreadable is None:
+                raise
+            unreadable.append(error)
+    parts = [survey for survey, _ in books]
+    empty_resp, empty_comm = _frames([], [])
+    # Re-applying dtypes after concat keeps them right even for frames that were empty.
+    resp = _with_dtypes(pd.concat([empty_resp, *(p.respondents for p in parts)], ignore_index=True))
+    comm = _with_dtypes(pd.concat([empty_comm, *(p.comments for p in parts)], ignore_index=True))
+    problems = [p for part in parts for p in part.problems]
+    problems += _duplicate_ids([item for _, id_cells in books for item in id_cells])
+    notes = [n for part in parts for n in part.notes]
+    return Survey(resp, comm, problems, notes)
+
+
+def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["row"] = frame["row"].astype("int64")
+    frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")
+    frame["group"] = pd.Categorical(frame["group"], categories=list(GROUP_ORDER))
+    frame["intent"] = pd.Categorical(frame["intent"], categories=list(INTENT_ORDER), ordered=True)
+    return frame
+
+
+def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write respondents and comments as CSV (UTF-8 with BOM) and one .xlsx, each file atomically."""
+    out = Path(out_dir)
+    written = [
+        write_csv(survey.respondents, out / "respondents.csv"),
+        write_csv(survey.comments, out / "comments.csv"),
+        write_xlsx({"回答者": survey.respondents, "自由記述": survey.comments}, out / "questionnaire.xlsx"),
+    ]
+    return written

@@ -1,0 +1,447 @@
+"""Japanese text pipeline built on janome: normalise, tokenise, filter, count.
+
+The pipeline is a chain of small steps, each usable alone:
+
+1. ``normalize``          NFKC, for matching only (stored text keeps its characters)
+2. ``split_for_tokenizer`` cut long texts at sentence ends so janome never cuts a word
+3. ``tokenize``           janome ``Analyzer`` with the domain user dictionary
+4. token filters          janome ``TokenFilter`` subclasses applied to ``Token`` lists:
+                          part of speech, base forms, compound nouns, stopwords
+
+``tokenize_many`` adds an on-disk cache (sqlite) and optional worker processes.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import pickle
+import re
+import sqlite3
+import sys
+import unicodedata
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from janome.analyzer import Analyzer
+from janome.charfilter import UnicodeNormalizeCharFilter
+from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter, TokenFilter
+from janome.dic import RAMDictionary, UserDictionary
+from janome.fst import Matcher
+from janome.sysdic import connections
+from janome.tokenizer import Tokenizer
+from janome.version import JANOME_VERSION
+
+# Bump when the way tokens are produced or stored changes, so old cache entries are ignored.
+PIPELINE_VERSION = "1"
+# janome cuts its lattice at 1,024 characters wherever it is; cutting earlier at a
+# sentence end (or a comma) keeps words whole.
+MAX_PIECE = 400
+CACHE_ENV = "KYODO_CACHE_DIR"
+DEFAULT_CACHE_DIR = Path(".cache") / "kyodo-analysis"
+
+# A raw token as stored in the cache: (surface, part_of_speech, base_form).
+RawToken = tuple[str, str, str]
+
+_SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])")
+_SOFT_BREAK = re.compile(r"(?<=[、，,・ 　])")
+_WHITESPACE_POS = "記号,空白"
+
+
+# Context ids of 名詞,一般 in janome's IPADIC. janome's own simpledic loader gives user
+# words id 0 (the sentence-boundary context), which garbles the words around them
+# (e.g. 「見える化と」 made と a filler); real noun ids keep neighbours intact.
+_NOUN_CONTEXT_ID = 1285
+_USER_WORD_COST = -100000
+
+
+class DomainUserDictionary(UserDictionary):
+    """janome user dictionary in the 3-column simpledic CSV, entered as common nouns."""
+
+    def __init__(self, path: str) -> None:
+        # janome's own __init__ calls UserDictionary.build_dic by name, which would
+        # bypass the entry conversion below.
+        fst_data, entries = type(self).build_dic(path, "utf8", "simpledic", None)
+        RAMDictionary.__init__(self, entries, connections)
+        self.compiledFST = [fst_data]
+        self.matcher = Matcher([fst_data])
+
+    @classmethod
+    def line_to_entry_simpledic(cls, line: str) -> tuple:
+        """Turn ``surface,品詞,読み`` into a dictionary entry with noun context ids."""
+        surface, pos_major, reading = (part.strip() for part in line.split(","))
+        pos = "名詞,一般,*,*" if pos_major == "名詞" else ",".join([pos_major, "*", "*", "*"])
+        return (surface, _NOUN_CONTEXT_ID, _NOUN_CONTEXT_ID, _USER_WORD_COST,
+                pos, "*", "*", surface, reading, reading)
+
+
+@lru_cache(maxsize=None)
+def get_tokenizer(user_dictionary: str | None = None) -> Tokenizer:
+    """Return a janome Tokenizer loaded with the domain user dictionary (cached)."""
+    if user_dictionary is None:
+        user_dictionary = str(resources.files("kyodo_analysis") / "data" / "userdict.csv")
+    tokenizer = Tokenizer()
+    tokenizer.user_dic = DomainUserDictionary(user_dictionary)
+    return tokenizer
+
+
+@lru_cache(maxsize=None)
+def get_analyzer(user_dictionary: str | None = None) -> Analyzer:
+    """Return the janome Analyzer used everywhere: NFKC, then the domain tokenizer."""
+    return Analyzer(
+        char_filters=[UnicodeNormalizeCharFilter("NFKC")],
+        tokenizer=get_tokenizer(user_dictionary),
+    )
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` in NFKC form (full-width ASCII → half-width, half-width kana → full)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def split_for_tokenizer(text: str, limit: int = MAX_PIECE) -> list[str]:
+    """Split ``text`` into pieces of at most ``limit`` characters, preferring sentence ends."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        pieces.extend(_split_long_sentence(sentence, limit))
+    return [p for p in pieces if p]
+
+
+def _split_long_sentence(sentence: str, limit: int) -> Iterator[str]:
+    """Cut one over-long sentence at commas or spaces, else at ``limit`` characters."""
+    if len(sentence) <= limit:
+        yield sentence
+        return
+    current = ""
+    for part in _SOFT_BREAK.split(sentence):
+        while len(part) > limit:
+            if current:
+                yield current
+                current = ""
+            yield part[:limit]
+            part = part[limit:]
+        if len(current) + len(part) > limit:
+            yield current
+            current = ""
+        current += part
+    if current:
+        yield current
+
+
+def _raw_tokens(text: str, analyzer: Analyzer) -> tuple[RawToken, ...]:
+    """Tokenise one text without cache: the single place janome runs."""
+    out: list[RawToken] = []
+    append = out.append
+    for piece in split_for_tokenizer(text):
+        for token in analyzer.analyze(piece):
+            # Reading node/extra directly skips janome's per-attribute __getattr__.
+            extra = token.extra
+            if extra:
+                pos, base = extra[0], extra[3]
+            else:
+                node = token.node
+                pos, base = node.part_of_speech, node.base_form
+            if pos.startswith(_WHITESPACE_POS):
+                continue
+            surface = token.node.surface
+            append((surface, pos, surface if base == "*" else base))
+    return tuple(out)
+
+
+def tokenize(text: str, *, user_dictionary: str | None = None) -> list[Token]:
+    """Tokenise one text (NFKC, user dictionary, long-text splitting) into ``Token`` objects."""
+    return [Token(*raw) for raw in _raw_tokens(text, get_analyzer(user_dictionary))]
+
+
+@dataclass(slots=True)
+class Token:
+    """A token that janome's token filters accept (they read and join these attributes)."""
+
+    surface: str
+    part_of_speech: str
+    base_form: str
+    reading: str = ""
+    phonetic: str = ""
+
+    @property
+    def pos(self) -> str:
+        """Return the major part of speech, e.g. 名詞."""
+        return self.part_of_speech.split(",", 1)[0]
+
+
+# --- token filters (janome TokenFilter steps) --------------------------------------
+
+CONTENT_POS = ("名詞", "動詞", "形容詞")
+# Subclasses that carry no topic: pronouns, numbers, suffixes, dependent words.
+NON_CONTENT_POS = (
+    "名詞,代名詞", "名詞,数", "名詞,接尾", "名詞,非自立", "名詞,特殊",
+    "名詞,副詞可能", "動詞,非自立", "動詞,接尾", "形容詞,非自立", "形容詞,接尾",
+)
+
+
+class BaseFormFilter(TokenFilter):
+    """Replace each token's surface with its base form (思った → 思う)."""
+
+    def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        """Yield copies of ``tokens`` whose surface is the base form."""
+        for token in tokens:
+            yield Token(token.base_form, token.part_of_speech, token.base_form)
+
+
+class BaseFormStopFilter(TokenFilter):
+    """Drop tokens whose NFKC base form is a stopword."""
+
+    def __init__(self, stopwords: Iterable[str]) -> None:
+        self.stopwords = frozenset(normalize(w) for w in stopwords)
+
+    def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        """Yield the tokens that are not stopwords."""
+        for token in tokens:
+            if token.base_form not in self.stopwords:
+                yield token
+
+
+def content_words(
+    tokens: Iterable[Token],
+    *,
+    stopwords: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    compound: bool = False,
+) -> list[Token]:
+    """Return the nouns, verbs and adjectives of ``tokens`` in base form, minus stopwords."""
+    if stopwords is None:
+        stopwords = load_stopwords()
+    steps: list[TokenFilter] = []
+    if compound:
+        # Only plain nouns are joined; joining numbers or suffixes would make rare junk words.
+        steps.append(POSStopFilter(list(NON_CONTENT_POS)))
+        steps.append(CompoundNounFilter())
+    steps += [
+        POSKeepFilter(list(CONTENT_POS)),
+        POSStopFilter(list(NON_CONTENT_POS)),
+        BaseFormFilter(),
+        BaseFormStopFilter([*stopwords, *exclude]),
+    ]
+    # CompoundNounFilter mutates the tokens it joins, so it gets copies.
+    stream: Iterable[Token] = (Token(t.surface, t.part_of_speech, t.base_form) for t in tokens)
+    for step in steps:
+        stream = step(stream)
+    return list(stream)
+
+
+@lru_cache(maxsize=None)
+def _stopwords_cached(path: str | None) -> frozenset[str]:
+    if path is None:
+        text = (resources.files("kyodo_analysis") / "data" / "stopwords.txt").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8")
+    words = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return frozenset(normalize(w) for w in words if w)
+
+
+def load_stopwords(path: str | os.PathLike[str] | None = None) -> frozenset[str]:
+    """Return the stopword list (package data ``stopwords.txt`` unless ``path`` is given)."""
+    return _stopwords_cached(None if path is None else str(path))
+
+
+# --- cache and batch tokenisation ------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def analyzer_fingerprint(user_dictionary: str | None = None) -> str:
+    """Return a short id of everything that changes tokens: janome, dictionary, pipeline."""
+    if user_dictionary is None:
+        udic = (resources.files("kyodo_analysis") / "data" / "userdict.csv").read_bytes()
+    else:
+        udic = Path(user_dictionary).read_bytes()
+    h = hashlib.sha256()
+    for part in (JANOME_VERSION, PIPELINE_VERSION, str(MAX_PIECE), "NFKC"):
+        h.update(part.encode() + b"\0")
+    h.update(udic)
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """Return the cache directory: ``$KYODO_CACHE_DIR`` or ``.cache/kyodo-analysis``."""
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR)
+
+
+class TokenCache:
+    """Token lists on disk in sqlite, keyed by text and analyzer fingerprint.
+
+    sqlite gives atomic commits (a killed process leaves the old state) and WAL mode
+    lets readers run while another process writes.
+    """
+
+    _BATCH = 500
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None,
+                 fingerprint: str | None = None) -> None:
+        self.fingerprint = fingerprint or analyzer_fingerprint()
+        self.path = Path(directory or cache_dir()) / "tokens.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
+            " WITHOUT ROWID"
+        )
+
+    def key(self, text: str) -> bytes:
+        """Return the cache key of ``text`` under this analyzer configuration."""
+        return hashlib.blake2b(
+            text.encode("utf-8"), digest_size=16, person=self.fingerprint.encode()[:16]
+        ).digest()
+
+    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, tuple[RawToken, ...]]:
+        """Return the cached token tuples of those ``keys`` that are present."""
+        found: dict[bytes, tuple[RawToken, ...]] = {}
+        for start in range(0, len(keys), self._BATCH):
+            batch = keys[start:start + self._BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(f"SELECT key, value FROM tokens WHERE key IN ({marks})", batch)
+            for key, value in rows:
+                found[key] = pickle.loads(value)
+        return found
+
+    def put_many(self, items: Iterable[tuple[bytes, tuple[RawToken, ...]]]) -> None:
+        """Store token tuples in one transaction."""
+        rows = [(k, pickle.dumps(v, protocol=5)) for k, v in items]
+        if not rows:
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+
+def _open_cache() -> TokenCache | None:
+    """Open the default cache, or warn and run without one if it cannot be used."""
+    try:
+        return TokenCache()
+    except (OSError, sqlite3.Error) as exc:
+        warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
+        return None
+
+
+def _worker_tokens(text: str) -> tuple[RawToken, ...]:
+    return _raw_tokens(text, get_analyzer())
+
+
+def _progress_bar(total: int, progress: bool | None):
+    from tqdm import tqdm
+
+    # disable=None lets tqdm hide itself when stderr is not a terminal;
+    # delay keeps short runs quiet.
+    return tqdm(
+        total=total,
+        file=sys.stderr,
+        disable=None if progress is None else not progress,
+        delay=0 if progress else 2.0,
+        unit="件",
+        desc="形態素解析",
+        leave=False,
+    )
+
+
+# Below this many new texts, starting worker processes costs more than it saves.
+MIN_TEXTS_PER_PROCESS = 200
+
+
+def tokenize_many(
+    texts: Sequence[str],
+    *,
+    cache: bool | TokenCache = True,
+    processes: int = 1,
+    progress: bool | None = None,
+) -> list[tuple[RawToken, ...]]:
+    """Tokenise many texts; each distinct text at most once, reusing the disk cache."""
+    unique = list(dict.fromkeys(texts))
+    store: TokenCache | None
+    if isinstance(cache, TokenCache):
+        store = cache
+    else:
+        store = _open_cache() if cache else None
+    results: dict[str, tuple[RawToken, ...]] = {}
+    keys: dict[str, bytes] = {}
+    if store is not None:
+        keys = {t: store.key(t) for t in unique}
+        hits = store.get_many(list(keys.values()))
+        for text, key in keys.items():
+            if key in hits:
+                results[text] = hits[key]
+    missing = [t for t in unique if t not in results]
+    if missing:
+        fresh = _tokenize_missing(missing, processes, progress)
+        results.update(zip(missing, fresh))
+        if store is not None:
+            store.put_many((keys[t], toks) for t, toks in zip(missing, fresh))
+    if store is not None and store is not cache:
+        store.close()
+    return [results[t] for t in texts]
+
+
+def _tokenize_missing(
+    texts: list[str], processes: int, progress: bool | None
+) -> list[tuple[RawToken, ...]]:
+    """Run janome over ``texts``, in worker processes when that pays off."""
+    analyzer = get_analyzer()  # loaded before forking so workers inherit it
+    out: list[tuple[RawToken, ...]] = []
+    with _progress_bar(len(texts), progress) as bar:
+        if processes > 1 and len(texts) >= MIN_TEXTS_PER_PROCESS:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+            chunk = max(16, min(256, len(texts) // (processes * 8)))
+            with ctx.Pool(processes) as pool:
+                # imap keeps input order, so output does not depend on scheduling.
+                for toks in pool.imap(_worker_tokens, texts, chunksize=chunk):
+                    out.append(toks)
+                    bar.update()
+        else:
+            for text in texts:
+                out.append(_raw_tokens(text, analyzer))
+                bar.update()
+    return out
+
+
+def forms(raw: RawToken) -> tuple[str, ...]:
+    """Return the lower-cased forms a rule word may match: base form, surface, stems."""
+    surface, pos, base = raw
+    base_l = base.lower()
+    surface_l = surface.lower()
+    out = [base_l] if base_l == surface_l else [base_l, surface_l]
+    # IPADIC has compound verbs such as 理解し合う/協力し合う; their stem is the topic word.
+    if pos.startswith("動詞"):
+        for suffix in ("し合う", "しあう"):
+            if base_l.endswith(suffix) and len(base_l) > len(suffix):
+                out.append(base_l[: -len(suffix)])
+    return tuple(out)
+
+
+def word_counts(
+    texts: Iterable[str],
+    *,
+    exclude: Iterable[str] = (),
+    compound: bool = False,
+    cache: bool = True,
+) -> dict[tuple[str, str], int]:
+    """Count content words (base form, major part of speech) over ``texts``."""
+    texts = list(texts)
+    counts: dict[tuple[str, str], int] = {}
+    stop = load_stopwords()
+    for raw in tokenize_many(texts, cache=cache):
+        for token in content_words((Token(*r) for r in raw), stopwords=stop,
+                                   exclude=exclude, compound=compound):
+            key = (token.base_form, token.pos)
+            counts[key] = counts.get(key, 0) + 1
+    return counts

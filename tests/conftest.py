@@ -1,0 +1,22 @@
+"""Shared pytest fixtures."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture
+def raw_guard():
+    """Fail the test if any file in data/raw/ changed while it ran."""
+    before = _digest(RAW)
+    yield RAW
+    assert _digest(RAW) == before, "data/raw/ が変更されました"

@@ -1,0 +1,119 @@
+"""The command line contract, run as a real subprocess (exit codes, output, no traceback)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from openpyxl import load_workbook
+from workbooks import canonical, write_xlsx
+
+ROWS = [[1, "NPO", "みどりの輪", "思う", "顔が見える関係が大事。", None],
+        [2, "職員", "環境政策課", "思わない", "人手が足りない。", None],
+        [3, "職員", "道路管理課", None, "まだ分からない。", None]]
+
+
+def run(*args, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k != "KYODO_DEBUG"}
+    done = subprocess.run([sys.executable, "-m", "kyodo_analysis.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env)
+    assert "Traceback" not in done.stderr + done.stdout
+    return done
+
+
+def test_validate_ok_prints_counts_per_file(tmp_path):
+    path = canonical(tmp_path / "2017.xlsx", ROWS)
+    done = run("validate", path)
+    assert done.returncode == 0
+    assert done.stdout.strip() == "OK 2017.xlsx: 2017年度 回答 3 件（市民 1・職員 2）"
+
+
+def test_validate_lists_problems_and_exits_1(tmp_path):
+    path = canonical(tmp_path / "2017.xlsx", [[1, "NPO", "a", "思うかも", "x", None], [2, "学生", "b", "思う", "y", None]])
+    done = run("validate", path)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "2017.xlsx 回答!D4: 「思うかも」は選択肢（思う／思わない／どちらとも言えない）にありません",
+        "2017.xlsx 回答!B5: 「学生」は区分（市民／職員／その他）にありません",
+    ]
+
+
+def test_unreadable_file_exits_2_but_other_files_are_still_checked(tmp_path):
+    bad = tmp_path / "2016.xlsx"
+    bad.write_text("not a workbook", encoding="utf-8")
+    good = canonical(tmp_path / "2017.xlsx", ROWS)
+    done = run("validate", bad, good)
+    assert done.returncode == 2
+    assert "2016.xlsx: Excel ブック（.xlsx）ではありません" in done.stdout
+    assert "OK" not in done.stdout
+
+
+def test_misuse_exits_2_in_japanese():
+    done = run("summary")
+    assert done.returncode == 2
+    assert "次の引数が必要です" in done.stderr
+
+
+def test_summary_json_lists_every_answer_with_zeros(tmp_path):
+    done = run("summary", canonical(tmp_path / "2017.xlsx", ROWS), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)
+    assert records[:4] == [
+        {"fiscal_year": 2017, "group": "市民", "answer": "思う", "count": 1},
+        {"fiscal_year": 2017, "group": "市民", "answer": "思わない", "count": 0},
+        {"fiscal_year": 2017, "group": "市民", "answer": "どちらとも言えない", "count": 0},
+        {"fiscal_year": 2017, "group": "市民", "answer": "無回答", "count": 0},
+    ]
+    assert [(r["group"], r["answer"], r["count"]) for r in records[4:]] == [
+        ("職員", "思う", 0), ("職員", "思わない", 1), ("職員", "どちらとも言えない", 0), ("職員", "無回答", 1)]
+
+
+def test_summary_table_and_csv(tmp_path):
+    path = canonical(tmp_path / "2017.xlsx", ROWS)
+    table = run("summary", path).stdout
+    assert "協働したいと思いますか？（人数）" in table and "計" in table
+    csv_text = run("summary", path, "--format", "csv").stdout
+    assert csv_text.splitlines()[0] == "年度,区分,回答,人数"
+    assert "2017,職員,思わない,1" in csv_text.splitlines()
+
+
+def test_summary_refuses_invalid_data(tmp_path):
+    path = canonical(tmp_path / "2017.xlsx", [[1, "学生", "b", "思う", "y", None]])
+    done = run("summary", path, "--format", "json")
+    assert done.returncode == 1 and done.stdout == ""
+    assert "「学生」は区分" in done.stderr
+
+
+def test_process_writes_nothing_when_invalid(tmp_path):
+    bad = canonical(tmp_path / "2017.xlsx", [[1, "学生", "b", "思う", "y", None]])
+    out = tmp_path / "processed"
+    assert run("process", bad, "--out", out).returncode == 1
+    assert not out.exists()
+    good = canonical(tmp_path / "2016.xlsx", ROWS, title="平成28年度")
+    assert run("process", good, "--out", out).returncode == 0
+    assert sorted(p.name for p in out.iterdir()) == ["comments.csv", "questionnaire.xlsx", "respondents.csv"]
+
+
+def test_template_has_drop_downs_and_loads_once_filled(tmp_path):
+    out = tmp_path / "入力表.xlsx"
+    assert run("template", out, "--year", "2018").returncode == 0
+    assert run("template", out).returncode == 2  # never overwrites silently
+    workbook = load_workbook(out)
+    lists = {str(dv.sqref): dv.formula1 for dv in workbook["回答"].data_validations.dataValidation}
+    assert lists == {"B4:B153": '"市民,職員,その他"', "D4:D153": '"思う,思わない,どちらとも言えない"'}
+    ws = workbook["回答"]
+    ws["B4"], ws["C4"], ws["D4"], ws["E4"] = "市民", "みどりの輪", "思う", "対等な関係で進めたい"
+    workbook.save(out)
+    done = run("validate", out)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip() == "OK 入力表.xlsx: 2018年度 回答 1 件（市民 1）"
+
+
+@pytest.mark.parametrize("command", ["validate", "summary", "process"])
+def test_commands_never_modify_input_files(tmp_path, command, raw_guard):
+    path = canonical(tmp_path / "2017.xlsx", ROWS)
+    before = path.read_bytes()
+    samples = sorted(raw_guard.glob("sample_*"))
+    extra = ["--out", tmp_path / "out"] if command == "process" else []
+    run(command, path, *samples, *extra)
+    assert path.read_bytes() == before

@@ -1,0 +1,181 @@
+import datetime as dt
+
+import pandas as pd
+import pytest
+from workbooks import CANONICAL_HEADER, MARK_HEADER, canonical, write_csv, write_xlsx
+
+from kyodo_analysis.io import UnreadableFileError
+from kyodo_analysis.questionnaire import load_questionnaire, load_questionnaires, write_processed
+
+ROWS = [
+    [1, "NPO", "みどりの輪", "思う", "相互理解が深まった。", "わかりやすかった"],
+    [2, "職員", "環境政策課", "どちらともいえない", "予算の制約がある。", None],
+    [3, "自治会", "本町町内会", None, "まだ分からない。", None],
+]
+
+
+def messages(survey):
+    return [str(p) for p in survey.problems]
+
+
+def test_canonical_layout_with_title_rows(tmp_path):
+    survey = load_questionnaire(canonical(tmp_path / "2017.xlsx", ROWS))
+    assert survey.ok, messages(survey)
+    r = survey.respondents
+    assert list(r["row"]) == [4, 5, 6]
+    assert list(r["group"]) == ["市民", "職員", "市民"]
+    assert list(r["group_detail"]) == ["NPO", "職員", "自治会"]
+    assert list(r["intent"]) == ["思う", "どちらとも言えない", "無回答"]
+    assert r["intent"].cat.ordered and list(r["intent"].cat.categories) == ["思う", "どちらとも言えない", "思わない", "無回答"]
+    assert list(r["fiscal_year"]) == [2017, 2017, 2017]
+    assert list(r["respondent_id"]) == ["1", "2", "3"]
+    c = survey.comments
+    assert list(c["cell"]) == ["E4", "F4", "E5", "E6"]
+    assert list(c["question"]) == ["理由", "講演", "理由", "理由"]
+    assert c.loc[0, "header"] == "その理由"
+    assert c.loc[1, "group"] == "市民" and c.loc[1, "intent"] == "思う"
+
+
+def test_header_is_found_within_first_twenty_rows_only(tmp_path):
+    near = write_xlsx(tmp_path / "2017a.xlsx", {"回答": [[None]] * 19 + [CANONICAL_HEADER, ROWS[0]]})
+    assert load_questionnaire(near).respondents["row"].tolist() == [21]
+    far = write_xlsx(tmp_path / "2017b.xlsx", {"回答": [[None]] * 20 + [CANONICAL_HEADER, ROWS[0]]})
+    assert messages(load_questionnaire(far)) == [
+        "2017b.xlsx: 回答の見出し行が見つかりません — 各シートの先頭 20 行に「区分」「協働したいと思いますか」などの見出しが必要です"
+    ]
+
+
+def test_a_title_mentioning_the_question_is_not_taken_for_the_header(tmp_path):
+    path = canonical(tmp_path / "2017.xlsx", ROWS, title="「協働したいと思いますか」アンケート")
+    assert load_questionnaire(path).respondents["row"].tolist() == [4, 5, 6]
+
+
+def test_mark_layout_with_sheet_names_as_groups(tmp_path):
+    path = write_xlsx(tmp_path / "H28.xlsx", {
+        "市民": [["開催日：平成28年8月6日"], MARK_HEADER, [1, "A会", "○", None, None, "理由1"], [2, "B会", None, "レ", None, "理由2"],
+                [3, "C会", None, None, None, None]],
+        "職員": [MARK_HEADER, [4, "X課", None, None, 1, "理由4"], [5, "Y課", "〇", None, None, None]],
+        "メモ": [["入力者メモ"]],
+    })
+    survey = load_questionnaire(path)
+    assert survey.ok, messages(survey)
+    r = survey.respondents
+    assert list(r["group"]) == ["市民", "市民", "市民", "職員", "職員"]
+    assert list(r["intent"]) == ["思う", "どちらとも言えない", "無回答", "思わない", "思う"]
+    assert set(r["fiscal_year"]) == {2016}
+    assert any("メモ" in note for note in survey.notes)
+
+
+def test_two_marks_name_both_cells(tmp_path):
+    path = write_xlsx(tmp_path / "2016.xlsx", {"市民": [MARK_HEADER, [1, "A会", "○", None, "○", "理由"]]})
+    assert messages(load_questionnaire(path)) == [
+        "2016.xlsx 市民!C2: 印が 2 か所にあります（C2「○」、E2「○」） — 1 つだけにしてください"
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
+def test_csv_encodings_are_detected(tmp_path, encoding):
+    rows = [["番号", "属性", "協働したいと思いますか", "理由"], [1, "市民", "はい", "行政の事情が分かった、と思う"],
+            [2, "行政", "いいえ", "人手が足りない\n予算もない"]]
+    survey = load_questionnaire(write_csv(tmp_path / f"H27_{encoding}.csv", rows, encoding))
+    assert survey.ok, messages(survey)
+    assert list(survey.respondents["intent"]) == ["思う", "思わない"]
+    assert survey.respondents["sheet"].tolist() == ["", ""]
+    assert survey.comments["text"].tolist() == ["行政の事情が分かった、と思う", "人手が足りない\n予算もない"]
+    assert survey.comments["cell"].tolist() == ["D2", "D3"]
+    assert set(survey.respondents["fiscal_year"]) == {2015}
+
+
+def test_csv_problem_names_the_cell_without_a_sheet(tmp_path):
+    path = write_csv(tmp_path / "2015.csv", [["番号", "属性", "協働したいと思いますか"], [1, "市民", "思うかも"]])
+    assert messages(load_questionnaire(path)) == [
+        "2015.csv C2: 「思うかも」は選択肢（思う／思わない／どちらとも言えない）にありません"
+    ]
+
+
+def test_every_problem_is_listed_with_its_cell(tmp_path):
+    rows = [[1, "NPO", "a", "思うかも", "x", None], [2, "学生", "b", "思う", "y", None], [3, None, "c", "思う", "z", None],
+            [1, "職員", "d", "思う", "w", None], [5, "職員", "e", "思う", "v", None]]
+    survey = load_questionnaire(canonical(tmp_path / "2017.xlsx", rows))
+    assert messages(survey) == [
+        "2017.xlsx 回答!D4: 「思うかも」は選択肢（思う／思わない／どちらとも言えない）にありません",
+        "2017.xlsx 回答!B5: 「学生」は区分（市民／職員／その他）にありません",
+        "2017.xlsx 回答!B6: 区分が空欄です — 市民／職員／その他 のいずれか（NPO・企業・自治会なども可）を入れてください",
+        "2017.xlsx 回答!A7: 回答者ID「1」が 2017 年度の中で重複しています（2017.xlsx 回答!A4 と同じ）",
+    ]
+    # Rows with a problem are reported instead of counted; nothing else is lost.
+    assert survey.respondents["row"].tolist() == [7, 8]
+
+
+def test_duplicate_ids_across_files_of_the_same_year(tmp_path):
+    a = canonical(tmp_path / "2017_市民.xlsx", [ROWS[0]])
+    b = canonical(tmp_path / "2017_職員.xlsx", [ROWS[0]])
+    c = canonical(tmp_path / "2016.xlsx", [ROWS[0]], title="平成28年度")
+    survey = load_questionnaires([a, b, c])
+    assert messages(survey) == [
+        "2017_職員.xlsx 回答!A4: 回答者ID「1」が 2017 年度の中で重複しています（2017_市民.xlsx 回答!A4 と同じ）"
+    ]
+    assert sorted(survey.respondents["fiscal_year"].unique()) == [2016, 2017]
+
+
+def test_missing_columns_are_named(tmp_path):
+    no_intent = write_xlsx(tmp_path / "2017a.xlsx", {"回答": [["回答者ID", "区分", "理由"], [1, "市民", "x"]]})
+    assert messages(load_questionnaire(no_intent)) == [
+        "2017a.xlsx 回答!1行目: 「協働したいと思いますか」の列がありません — 見出しに「協働したい」「問1」「Q1」のいずれかを含む列、"
+        "または「思う」「思わない」「どちらとも言えない」の 3 列が必要です"
+    ]
+    no_group = write_xlsx(tmp_path / "2017b.xlsx", {"回答": [["回答者ID", "協働したいですか"], [1, "思う"]]})
+    assert messages(load_questionnaire(no_group)) == [
+        "2017b.xlsx 回答!1行目: 区分の列がありません — 見出し「区分」「属性」「立場」「参加区分」のいずれかの列を作るか、"
+        "シート名を「市民」「職員」にしてください"
+    ]
+
+
+def test_empty_sheet_and_sheet_without_answers(tmp_path):
+    empty = write_xlsx(tmp_path / "2017a.xlsx", {"回答": []})
+    assert messages(load_questionnaire(empty)) == ["2017a.xlsx 回答: シートが空です — 回答を入力したシートか確かめてください"]
+    header_only = write_xlsx(tmp_path / "2017b.xlsx", {"回答": [CANONICAL_HEADER, [1], [2]]})
+    assert messages(load_questionnaire(header_only)) == ["2017b.xlsx 回答: 見出し行の下に回答が 1 件もありません"]
+
+
+def test_fiscal_year_sources_in_order(tmp_path):
+    untitled = canonical(tmp_path / "アンケート.xlsx", [ROWS[0]], title=None)
+    assert messages(load_questionnaire(untitled)) == [
+        "アンケート.xlsx: 年度が分かりません — 「概要」シートか見出しより上の行に年度・開催日を書くか、"
+        "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください"
+    ]
+    assert load_questionnaire(untitled, year=2020).respondents["fiscal_year"].tolist() == [2020]
+    # 概要 sheet beats the file name; a January date belongs to the fiscal year before.
+    overview = canonical(tmp_path / "2019.xlsx", [ROWS[0]], title=None, overview_date=dt.date(2018, 1, 27))
+    assert load_questionnaire(overview).respondents["fiscal_year"].tolist() == [2017]
+    era = canonical(tmp_path / "r1.xlsx", [ROWS[0]], title="令和元年度 ワークショップ")
+    assert load_questionnaire(era).respondents["fiscal_year"].tolist() == [2019]
+    assert load_questionnaire(write_csv(tmp_path / "令和元年度.csv", [CANONICAL_HEADER, ROWS[0]])).respondents[
+        "fiscal_year"].tolist() == [2019]
+
+
+def test_unreadable_files_raise_a_plain_message(tmp_path):
+    text = tmp_path / "2017.xlsx"
+    text.write_text("回答者ID,区分\n1,市民\n", encoding="utf-8")
+    with pytest.raises(UnreadableFileError, match="Excel ブック（.xlsx）ではありません"):
+        load_questionnaire(text)
+    old = tmp_path / "2017b.xlsx"
+    old.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 512)
+    with pytest.raises(UnreadableFileError, match="パスワード"):
+        load_questionnaire(old)
+    unreadable: list = []
+    survey = load_questionnaires([text, canonical(tmp_path / "2016.xlsx", [ROWS[0]])], unreadable=unreadable)
+    assert [e.path.name for e in unreadable] == ["2017.xlsx"] and len(survey.respondents) == 1
+
+
+def test_processed_outputs_are_excel_friendly(tmp_path):
+    rows = [CANONICAL_HEADER, [1, "NPO", '=HYPERLINK("x")', "思う", "-予算が足りない", None]]
+    survey = load_questionnaire(write_csv(tmp_path / "2017.csv", rows))
+    out = tmp_path / "processed"
+    write_processed(survey, out)
+    data = (out / "comments.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert "'-予算が足りない" in data.decode("utf-8-sig")
+    back = pd.read_excel(out / "questionnaire.xlsx", sheet_name=None)
+    assert back["回答者"].loc[0, "affiliation"] == '=HYPERLINK("x")'
+    assert sorted(p.name for p in out.iterdir()) == ["comments.csv", "questionnaire.xlsx", "respondents.csv"]
