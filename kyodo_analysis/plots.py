@@ -66,8 +66,9 @@ STYLE: dict[str, Any] = {
     "figure.dpi": 100,
     "savefig.dpi": 300,
     "savefig.facecolor": "white",
-    # Type 42 keeps the PDF text searchable; a fixed salt keeps SVG ids stable.
-    "pdf.fonttype": 42,
+    # Type 3 subsets the large Japanese font several times faster than Type 42.
+    "pdf.fonttype": 3,
+    # A fixed salt keeps the SVG element ids stable between runs.
     "svg.hashsalt": "kyodo-analysis",
     "svg.fonttype": "path",
 }
@@ -260,7 +261,7 @@ def plot_intent_by_group(
     fig = _new_figure(figsize=(7.5, 1.2 + 0.55 * len(_ordered_groups(frame, groups)) + 1.2), layout="constrained")
     ax = fig.subplots()
     labels = _draw_intent_bars(ax, frame, groups)
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=len(ANSWERS), frameon=False)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=len(ANSWERS), frameon=False)
     _heading(fig, "協働したいと思いますか（区分別）", [fiscal_year], _respondent_text(frame), survey)
     fig.supxlabel(_missing_note(frame, groups), x=0.02, ha="left", fontsize=8)
     _drop_crowded_labels(fig, labels)
@@ -288,7 +289,7 @@ def plot_intent_by_group_years(
         labels += _draw_intent_bars(ax, frame, groups)
         ax.set_title(f"{year}年度")
         notes.append(f"{year}年度: {_missing_note(frame, groups)}")
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=len(ANSWERS), frameon=False)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(ANSWERS), frameon=False)
     _heading(fig, "協働したいと思いますか（区分別・年度別）", years, _respondent_text(shares), survey)
     fig.supxlabel("\n".join(notes), x=0.02, ha="left", fontsize=8)
     _drop_crowded_labels(fig, labels)
@@ -336,7 +337,7 @@ def plot_intent_trend(
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel(f"「{answer}」と答えた割合")
     ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)
-    ax.legend(loc="lower left", frameon=False, ncols=len(rows))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     n_text = _respondent_text(shares[shares["fiscal_year"].isin(years)])
     _heading(fig, f"協働したいと思いますか:「{answer}」の割合の推移", years, n_text, survey)
     fig.supxlabel("縦線は95%信頼区間（Wilson法）。n は無回答を除く回答者数。", x=0.02, ha="left", fontsize=8)
@@ -385,7 +386,7 @@ def plot_themes_by_group(
     flagged = table["indicative"].fillna(False).astype(bool).to_numpy() if "indicative" in table else np.zeros(len(table), bool)
     for yi, row_flag, hi in zip(y, flagged, table[["citizens_share", "staff_share"]].fillna(0.0).max(axis=1)):
         if row_flag:
-            ax.text(hi + 0.01, yi, "*", va="center", ha="left", fontsize=12, fontweight="bold")
+            ax.text(hi + 0.01, yi, "*", va="center", ha="left", fontsize=12)
     ax.legend(loc="lower right", frameon=False)
     _heading(fig, "コメントに現れるテーマ（市民と職員）", years,
              f"コメント n={n_citizens + n_staff}", survey)
@@ -438,7 +439,8 @@ def plot_wordcloud(
     ax.set_axis_off()
     if counts:
         cloud = WordCloud(
-            font_path=str(font_path()), width=1500, height=900, background_color="white",
+            # Layout on a small canvas, then render at 2x: same look, a fraction of the time.
+            font_path=str(font_path()), width=750, height=450, scale=2, background_color="white",
             prefer_horizontal=1.0, random_state=WORDCLOUD_SEED, max_words=max_words,
             color_func=_word_color, collocations=False, margin=4,
         ).generate_from_frequencies(counts)
