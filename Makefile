@@ -33,7 +33,7 @@ processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
 	$(BIN)/kyodo-analysis process $(RAW_FILES) --out data/processed
 
 test: $(STAMP) ## すべてのテスト（ユニットテストとノートブックの nbval）を実行する
-	$(BIN)/python -m pytest tests notebooks --nbval --sanitize-with notebooks/sanitize.cfg
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
 notebooks: $(STAMP) ## ノートブックを上から実行し直し、出力を保存する（データやコードを変えたあとに）
 	$(BIN)/python tools/execute_notebooks.py notebooks/*.ipynb

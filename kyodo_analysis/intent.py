@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import fisher_exact, norm
 
 from .normalize import GROUP_ORDER, INTENT_ORDER, NO_ANSWER
 
@@ -63,3 +63,42 @@ def intent_shares(
     shares["share"] = shares["count"] / shares["n"].where(shares["n"] > 0)
     shares["ci_low"], shares["ci_high"] = wilson_interval(shares["count"], shares["n"])
     return shares.reset_index(drop=True)
+
+
+def compare_citizens_staff(respondents: pd.DataFrame, answer: str = "思う", *, alpha: float = 0.05) -> pd.DataFrame:
+    """Per fiscal year, test whether citizens and staff differ in answering ``answer`` (Fisher's exact test).
+
+    Only those who answered count; with a few dozen people a year the result is indicative only.
+    """
+    rows = []
+    answered = respondents[respondents["intent"] != NO_ANSWER]
+    for year, frame in answered.groupby("fiscal_year", sort=True):
+        cells = {}
+        for group in ("市民", "職員"):
+            members = frame[frame["group"] == group]
+            cells[group] = (int((members["intent"] == answer).sum()), len(members))
+        (ck, cn), (sk, sn) = cells["市民"], cells["職員"]
+        p_value = fisher_exact([[ck, cn - ck], [sk, sn - sk]]).pvalue if cn and sn else np.nan
+        rows.append({
+            "fiscal_year": year, "answer": answer,
+            "citizens_k": ck, "citizens_n": cn, "citizens_share": ck / cn if cn else np.nan,
+            "staff_k": sk, "staff_n": sn, "staff_share": sk / sn if sn else np.nan,
+            "p_value": p_value, "indicative": bool(p_value < alpha),
+        })
+    return pd.DataFrame(rows)
+
+
+def describe_intent(shares: pd.DataFrame, fiscal_year: int) -> list[str]:
+    """Write plain Japanese sentences about one year's shares, hedged by their interval."""
+    year = shares[(shares["fiscal_year"] == fiscal_year) & (shares["answer"] == "思う")]
+    sentences = []
+    for row in year.itertuples():
+        if not row.n:
+            continue
+        sentences.append(
+            f"{row.group}: 回答した {row.n} 人のうち {row.count} 人（{row.share:.0%}）が「思う」と答えました"
+            f"（95% 信頼区間 {row.ci_low:.0%}〜{row.ci_high:.0%}"
+            + (f"、無回答 {row.n_missing} 人は除く" if row.n_missing else "")
+            + "）。"
+        )
+    return sentences

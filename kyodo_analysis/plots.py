@@ -226,9 +226,9 @@ def _missing_note(shares: pd.DataFrame, groups: Sequence[str]) -> str:
     parts = [f"{g} {int(missing[g])}人" for g in groups if g != TOTAL and g in missing and missing[g] > 0]
     total = int(missing.get(TOTAL, sum(int(missing[g]) for g in missing.index if g != TOTAL)))
     if total == 0:
-        return "無回答はありません。"
+        return "無回答なし"
     detail = f"（{'、'.join(parts)}）" if parts else ""
-    return f"無回答 {total}人{detail}は割合の計算から除いています。"
+    return f"無回答 {total}人{detail}は割合から除外"
 
 
 def _respondent_text(shares: pd.DataFrame) -> str:
@@ -261,9 +261,10 @@ def plot_intent_by_group(
     fig = _new_figure(figsize=(7.5, 1.2 + 0.55 * len(_ordered_groups(frame, groups)) + 1.2), layout="constrained")
     ax = fig.subplots()
     labels = _draw_intent_bars(ax, frame, groups)
+    ax.set_xlabel(_missing_note(frame, groups), fontsize=8)
+    # Legend below the axes: above it, constrained layout lets it collide with the title.
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=len(ANSWERS), frameon=False)
     _heading(fig, "協働したいと思いますか（区分別）", [fiscal_year], _respondent_text(frame), survey)
-    fig.supxlabel(_missing_note(frame, groups), x=0.02, ha="left", fontsize=8)
     _drop_crowded_labels(fig, labels)
     return fig
 
@@ -280,18 +281,16 @@ def plot_intent_by_group_years(
     if not years:
         raise ValueError("データがありません。")
     rows = len(_ordered_groups(shares, groups))
-    fig = _new_figure(figsize=(max(7.5, 3.4 * len(years)), 1.2 + 0.55 * rows + 1.4), layout="constrained")
+    fig = _new_figure(figsize=(max(7.5, 3.3 * len(years)), 1.2 + 0.55 * rows + 1.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(years), squeeze=False)[0])
     labels: list[tuple[Any, Any]] = []
-    notes = []
     for ax, year in zip(axes, years):
         frame = shares[shares["fiscal_year"] == year]
         labels += _draw_intent_bars(ax, frame, groups)
         ax.set_title(f"{year}年度")
-        notes.append(f"{year}年度: {_missing_note(frame, groups)}")
+        ax.set_xlabel(_missing_note(frame, groups), fontsize=8)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(ANSWERS), frameon=False)
     _heading(fig, "協働したいと思いますか（区分別・年度別）", years, _respondent_text(shares), survey)
-    fig.supxlabel("\n".join(notes), x=0.02, ha="left", fontsize=8)
     _drop_crowded_labels(fig, labels)
     return fig
 
@@ -418,6 +417,18 @@ def word_counts(
     return {word: int(count) for word, count in ordered}
 
 
+def make_wordcloud(counts: dict[str, int], *, max_words: int = 80) -> Any:
+    """Lay out a horizontal-only word cloud with the Japanese font and a fixed seed."""
+    from wordcloud import WordCloud
+
+    return WordCloud(
+        # Layout on a small canvas, then render at 2x: same look, a fraction of the time.
+        font_path=str(font_path()), width=750, height=450, scale=2, background_color="white",
+        prefer_horizontal=1.0, random_state=WORDCLOUD_SEED, max_words=max_words,
+        color_func=_word_color, collocations=False, margin=4,
+    ).generate_from_frequencies(counts)
+
+
 @styled
 def plot_wordcloud(
     frequencies: pd.DataFrame,
@@ -429,22 +440,15 @@ def plot_wordcloud(
     max_words: int = 80,
     survey: str = SURVEY,
 ) -> Figure:
-    """Draw a horizontal-only word cloud for one group (or all when ``group`` is None)."""
-    from wordcloud import WordCloud
-
+    """Draw a word cloud for one group (all groups when ``group`` is None or 全体)."""
+    exclude = tuple(exclude)
     counts = word_counts(frequencies, group=group, exclude=exclude)
     label = group or TOTAL
     fig = _new_figure(figsize=(7.5, 5.0), layout="constrained")
     ax = fig.subplots()
     ax.set_axis_off()
     if counts:
-        cloud = WordCloud(
-            # Layout on a small canvas, then render at 2x: same look, a fraction of the time.
-            font_path=str(font_path()), width=750, height=450, scale=2, background_color="white",
-            prefer_horizontal=1.0, random_state=WORDCLOUD_SEED, max_words=max_words,
-            color_func=_word_color, collocations=False, margin=4,
-        ).generate_from_frequencies(counts)
-        ax.imshow(cloud.to_array(), interpolation="bilinear")
+        ax.imshow(make_wordcloud(counts, max_words=max_words).to_array(), interpolation="bilinear")
     else:
         ax.text(0.5, 0.5, "描ける語がありません。", ha="center", va="center", transform=ax.transAxes)
     _heading(fig, f"コメントによく出る語（{label}）", years, f"コメント n={n_comments}", survey)

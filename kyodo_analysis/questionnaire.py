@@ -405,3 +405,44 @@ def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Pat
         write_xlsx({"回答者": survey.respondents, "自由記述": survey.comments}, out / "questionnaire.xlsx"),
     ]
     return written
+
+
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+
+def find_input_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """List the questionnaire files in a folder, sorted, skipping Excel's ~$ lock files and hidden files."""
+    return sorted(
+        p for p in Path(folder).iterdir()
+        if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(("~$", "."))
+    )
+
+
+def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
+                unreadable: Iterable[UnreadableFileError] = ()) -> pd.DataFrame:
+    """One row per input file: its fiscal year, respondents, comments, problems and a status word."""
+    failed = {e.path.name: e.message for e in unreadable}
+    problems = pd.Series([p.file for p in survey.problems], dtype="object").value_counts()
+    rows = []
+    for name in (Path(p).name for p in paths):
+        mine = survey.respondents[survey.respondents["file"] == name]
+        years = sorted(mine["fiscal_year"].dropna().unique())
+        count = int(problems.get(name, 0))
+        rows.append({
+            "file": name,
+            "fiscal_year": int(years[0]) if len(years) == 1 else pd.NA,
+            "respondents": len(mine),
+            "comments": int((survey.comments["file"] == name).sum()),
+            "problems": count,
+            "status": "読めません: " + failed[name] if name in failed else ("要修正" if count else "OK"),
+        })
+    frame = pd.DataFrame(rows, columns=["file", "fiscal_year", "respondents", "comments", "problems", "status"])
+    frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")
+    return frame
+
+
+def problem_table(survey: Survey) -> pd.DataFrame:
+    """The problems as a table: where (file sheet!cell) and what."""
+    return pd.DataFrame(
+        [{"location": p.location, "message": p.message} for p in survey.problems], columns=["location", "message"]
+    )

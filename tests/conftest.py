@@ -20,3 +20,27 @@ def raw_guard():
     before = _digest(RAW)
     yield RAW
     assert _digest(RAW) == before, "data/raw/ が変更されました"
+
+
+# --- figures (plots.py / report.py) ------------------------------------------------
+# Figures from kyodo_analysis.plots live outside pyplot, so nothing closes them for us.
+
+
+@pytest.fixture
+def figures():
+    """Track figures a test makes (``fig = figures(make())``) and close them all afterwards."""
+    import matplotlib.pyplot as plt
+
+    opened = []
+
+    def keep(fig):
+        opened.append(fig)
+        return fig
+
+    yield keep
+    for fig in opened:
+        fig.clear()
+    plt.close("all")
+
+
+# --- end figures -------------------------------------------------------------------

@@ -1,0 +1,81 @@
+"""Read KH Coder coding-rule files into the same rule sets as the TOML format.
+
+Supported subset: ``*コード名`` lines, words (base forms), ``A+B`` phrases,
+``and``/``or``/``not`` and ``&``/``|``/``!``, parentheses, ``near(A-B)`` and
+``seq(A-B)`` with an optional ``[N]``/``[bN]``/``[dN]``, ``<>コード名`` references,
+and ``#`` comment lines. Anything else stops with a message naming the line.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from .text import normalize
+from .themes import Node, RuleError, RuleSet, Theme, _check_supported, parse_expression
+
+
+def parse_kh_coder(text: str, source: str = "") -> RuleSet:
+    """Parse the text of a KH Coder coding-rule file."""
+    where = source or "コーディングルール"
+    codes: dict[str, Node] = {}
+    themes: list[Theme] = []
+    current: tuple[str, int, list[tuple[int, str]]] | None = None
+
+    def finish() -> None:
+        if current is None:
+            return
+        name, line_no, body = current
+        if not body:
+            raise RuleError(f"{where} {line_no}行目: コード「{name}」に条件がありません")
+        first, last = body[0][0], body[-1][0]
+        span = f"{first}行目" if first == last else f"{first}〜{last}行目"
+        node = parse_expression(" ".join(b for _, b in body), where=f"{where} {span}", codes=codes)
+        codes[name] = node
+        themes.append(Theme(name, node))
+
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = normalize(line).strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("*"):
+            finish()
+            name = stripped[1:].strip()
+            if not name:
+                raise RuleError(f"{where} {number}行目: 「*」の後にコード名がありません")
+            if name in codes or (current and current[0] == name):
+                raise RuleError(f"{where} {number}行目: コード「{name}」が 2 回定義されています")
+            current = (name, number, [])
+            continue
+        if current is None:
+            raise RuleError(f"{where} {number}行目: 「*コード名」の行より前に条件があります")
+        # Check each line alone so the message can name it.
+        for word in stripped.split():
+            _check_supported(word, f"{where} {number}行目")
+        parse_expression(stripped, where=f"{where} {number}行目", codes=codes) if _balanced(stripped) else None
+        current[2].append((number, stripped))
+    finish()
+    if not themes:
+        raise RuleError(f"{where}: 「*コード名」の行がありません")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return RuleSet(tuple(themes), source, digest)
+
+
+def _balanced(line: str) -> bool:
+    """Whether a line is a complete expression on its own (so errors can name it)."""
+    depth = 0
+    for ch in line:
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0:
+            return False
+    stripped = line.strip().lower()
+    dangling = ("and", "or", "not", "&", "|", "!")
+    ends = stripped.split()
+    return depth == 0 and ends[0] not in dangling[:2] + ("&", "|") and ends[-1] not in dangling
+
+
+def load_kh_coder(path: str | os.PathLike[str]) -> RuleSet:
+    """Read a KH Coder coding-rule file (UTF-8; a BOM is accepted)."""
+    p = Path(path)
+    return parse_kh_coder(p.read_text("utf-8-sig"), p.name)

@@ -1,0 +1,54 @@
+"""Japanese names for the columns of the tidy tables, for display and export."""
+from __future__ import annotations
+
+import pandas as pd
+
+COLUMN_LABELS: dict[str, str] = {
+    "file": "ファイル",
+    "sheet": "シート",
+    "row": "行",
+    "cell": "セル",
+    "fiscal_year": "年度",
+    "respondent_id": "回答者ID",
+    "group": "区分",
+    "group_detail": "区分（入力どおり）",
+    "affiliation": "所属",
+    "intent": "協働したいと思うか",
+    "question": "設問",
+    "header": "見出し",
+    "text": "記述",
+    "answer": "回答",
+    "count": "人数",
+    "n": "回答者数（無回答を除く）",
+    "n_missing": "無回答",
+    "share": "割合",
+    "ci_low": "95%信頼区間（下限）",
+    "ci_high": "95%信頼区間（上限）",
+    "theme": "テーマ",
+    "themes": "テーマ",
+    "n_comments": "記述数",
+    "n_mentions": "言及した記述数",
+    "citizens_k": "市民（該当）",
+    "citizens_n": "市民（全体）",
+    "citizens_share": "市民（割合）",
+    "staff_k": "職員（該当）",
+    "staff_n": "職員（全体）",
+    "staff_share": "職員（割合）",
+    "p_value": "p値（Fisherの正確検定）",
+    "indicative": "差あり（参考）",
+    "respondents": "回答者数",
+    "comments": "自由記述数",
+    "problems": "問題数",
+    "status": "状態",
+    "location": "場所",
+    "message": "内容",
+    "word": "語",
+    "pos": "品詞",
+    "rank": "順位",
+    "source": "出典",
+}
+
+
+def to_japanese(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy with Japanese column names (unknown columns keep their name)."""
+    return frame.rename(columns=COLUMN_LABELS)

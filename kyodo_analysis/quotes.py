@@ -1,0 +1,366 @@
+"""Representative quotes per theme, with personal names and contact details masked.
+
+Masking works on the NFKC form of a comment (so full-width digits, half-width kana and
+``＠`` match the same patterns) but rewrites the original characters: every span found
+in the normalised text is mapped back to the original by character offsets.
+
+A name is found three ways:
+
+* janome tags the token 名詞,固有名詞,人名 (長田, 優子) — unless a place/organisation word
+  follows directly (さくら会, みなみ地区センター) or the word is in ``common_words``;
+* the word(s) just before an honorific (さん・様・氏・君・ちゃん…) or a job title
+  (課長・係長・センター長・先生…) — janome often cuts unknown kana names apart
+  (はなこさん → はな|こさ|ん), so the run is rebuilt from the tokens around the suffix;
+* any other occurrence, in the same comment, of a name already found.
+
+Roles and organisations before a suffix (企業さん, お客様, 自治会長, 総務課長, 講師の先生)
+are left alone; the word lists live in ``data/privacy.toml``.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from .text import get_tokenizer
+
+NAME_MASK = "〇〇"
+PHONE_MASK = "[電話番号]"
+EMAIL_MASK = "[メール]"
+
+QUOTE_COLUMNS = ("theme", "rank", "fiscal_year", "group", "question", "text", "source")
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# Separators people type between digit groups; NFKC leaves ‐ − ー and friends alone.
+_SEP = r"[\-‐‑‒–—―−ー\s.()]{0,2}"
+_PHONE = re.compile(rf"(?<![0-9])(?:\+81|\(0[0-9]{{1,4}}\)|0[0-9]{{0,4}})(?:{_SEP}[0-9]{{1,4}}){{1,3}}(?![0-9])")
+_PHONE_DIGITS = range(10, 13)
+
+_HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
+_KANA = re.compile(r"^[\u3041-\u309f\u30a1-\u30ffー・]+$")
+_NAME_JOINERS = frozenset("・=")
+# A kana name that janome cut into fragments is rarely longer than this.
+_MAX_LOOSE_KANA = 5
+# Parts of speech that are whole dictionary words, never leftovers of a cut-up name.
+_NEVER_FRAGMENT = ("記号", "副詞", "接続詞", "感動詞", "連体詞", "接頭詞", "フィラー")
+
+
+@dataclass(frozen=True)
+class PrivacyRules:
+    """Word lists that steer masking (all NFKC)."""
+
+    allow: frozenset[str]
+    honorifics: tuple[str, ...]
+    titles: tuple[str, ...]
+    roles: frozenset[str]
+    place_endings: tuple[str, ...]
+    common_words: frozenset[str]
+
+    def is_allowed(self, name: str) -> bool:
+        """Return True if ``name`` (or the full name it is part of) is on the allow-list."""
+        return any(name == a or name in a for a in self.allow)
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _words(table: dict, section: str, key: str) -> list[str]:
+    return [_nfkc(str(w)).strip() for w in table.get(section, {}).get(key, []) if str(w).strip()]
+
+
+def load_privacy(path: str | Path | None = None) -> PrivacyRules:
+    """Load masking rules from ``privacy.toml`` (the bundled one when ``path`` is None)."""
+    if path is None:
+        text = (resources.files("kyodo_analysis") / "data" / "privacy.toml").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8-sig")
+    table = tomllib.loads(text)
+    by_length = lambda words: tuple(sorted(set(words), key=lambda w: (-len(w), w)))  # noqa: E731
+    return PrivacyRules(
+        allow=frozenset(_words(table, "allow", "names")),
+        honorifics=by_length(_words(table, "honorifics", "words")),
+        titles=by_length(_words(table, "titles", "words")),
+        roles=frozenset(_words(table, "roles", "words")),
+        place_endings=by_length(_words(table, "places", "endings")),
+        common_words=frozenset(_words(table, "common_words", "words")),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_privacy() -> PrivacyRules:
+    """Return the bundled masking rules (cached)."""
+    return load_privacy()
+
+
+# --- normalised text with a way back to the original ----------------------------------
+
+
+def _normalise_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
+    """Return NFKC text and, per normalised character, the original span it came from."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        # Keep combining marks (incl. half-width ﾞﾟ) with their base so ｶﾞ becomes ガ.
+        while j < n and any(unicodedata.combining(c) for c in _nfkc(text[j])):
+            j += 1
+        piece = _nfkc(text[i:j])
+        parts.append(piece)
+        starts.extend([i] * len(piece))
+        ends.extend([j] * len(piece))
+        i = j
+    return "".join(parts), starts, ends
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    start: int
+    end: int
+    surface: str
+    pos: tuple[str, ...]
+    unknown: bool
+
+    @property
+    def is_person(self) -> bool:
+        return self.pos[:3] == ("名詞", "固有名詞", "人名")
+
+    @property
+    def is_noun(self) -> bool:
+        return self.pos[0] == "名詞"
+
+
+def _tokens(norm: str) -> list[_Tok]:
+    """Tokenise once and attach character offsets in ``norm``."""
+    out: list[_Tok] = []
+    cursor = 0
+    for token in get_tokenizer().tokenize(norm):
+        surface = token.surface
+        start = norm.find(surface, cursor)
+        if start < 0:  # janome never rewrites surfaces; guard anyway
+            continue
+        cursor = start + len(surface)
+        out.append(_Tok(start, cursor, surface, tuple(token.part_of_speech.split(",")),
+                        token.node_type == "UNKNOWN"))
+    return out
+
+
+# --- name finding ----------------------------------------------------------------------
+
+
+def _ends_with_place(word: str, rules: PrivacyRules) -> bool:
+    return any(word.endswith(e) for e in rules.place_endings)
+
+
+def _strict_name_part(tok: _Tok, personal: bool, rules: PrivacyRules) -> bool:
+    """True if the token can be (part of) a name right before a suffix."""
+    if not tok.is_noun or tok.surface in rules.roles:
+        return False
+    kind = tok.pos[1]
+    if kind == "固有名詞":
+        return True
+    if tok.unknown:
+        return kind != "数" and any(c.isalpha() for c in tok.surface)
+    if kind == "一般":
+        # Before a job title a plain kanji noun is a section or a role (総務課長, 自治会長);
+        # before さん it is a surname often enough (東さん) and roles are listed.
+        return personal or bool(_KANA.match(tok.surface))
+    if personal and not _KANA.match(tok.surface):
+        # 四月一日さん: numerals and counters only make sense as a name here.
+        return kind in ("数", "副詞可能") or tok.pos[1:3] == ("接尾", "助数詞")
+    return False
+
+
+def _loose_fragment(tok: _Tok, *, next_to_suffix: bool) -> bool:
+    """True if the token looks like a piece of a kana name janome cut apart."""
+    if not _HIRAGANA.match(tok.surface) and not _KANA.match(tok.surface):
+        return False
+    if tok.pos[0] in _NEVER_FRAGMENT:
+        return False
+    # A particle cannot stand right before an honorific, so there it is a name's tail (かずや君).
+    return tok.pos[0] != "助詞" or next_to_suffix
+
+
+def _find_suffix_tok(tokens: Sequence[_Tok], pos: int) -> int | None:
+    for k, tok in enumerate(tokens):
+        if tok.start <= pos < tok.end:
+            return k
+    return None
+
+
+def _name_before(norm: str, tokens: Sequence[_Tok], k: int, start: int, end: int,
+                 personal: bool, crossed: bool, rules: PrivacyRules) -> tuple[int, int] | None:
+    """Walk back from token ``k`` collecting the name that ends at ``end``.
+
+    ``start`` < ``end`` when janome glued part of the name to the suffix's token.
+    """
+    strict_seen = False
+    loose_ok = personal or crossed or (k >= 0 and tokens[k].is_noun)
+    while k >= 0:
+        tok = tokens[k]
+        if tok.end != start:
+            break
+        if _strict_name_part(tok, personal, rules):
+            strict_seen = True
+        elif (tok.surface in _NAME_JOINERS and start < end and k > 0
+              and _strict_name_part(tokens[k - 1], personal, rules)):
+            pass
+        elif not (loose_ok and not strict_seen
+                  and _KANA.match(norm[start:end] or "ア")
+                  and end - tok.start <= _MAX_LOOSE_KANA
+                  and tok.surface not in rules.roles
+                  and _loose_fragment(tok, next_to_suffix=tok.end == end)):
+            break
+        start = tok.start
+        k -= 1
+    return (start, end) if start < end else None
+
+
+def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find names written right before an honorific or a job title."""
+    markers = [(w, True) for w in rules.honorifics] + [(w, False) for w in rules.titles]
+    markers.sort(key=lambda m: (-len(m[0]), m[0]))
+    personal_of = dict(markers)
+    pattern = re.compile("|".join(re.escape(w) for w, _ in markers)) if markers else None
+    spans: list[tuple[int, int]] = []
+    if pattern is None:
+        return spans
+    for match in pattern.finditer(norm):
+        s, e = match.span()
+        personal = personal_of[match.group()]
+        k = _find_suffix_tok(tokens, s)
+        if k is None:
+            continue
+        tok = tokens[k]
+        if tok.start == s:
+            found = _name_before(norm, tokens, k - 1, s, s, personal, False, rules)
+        elif e <= tok.end and not tok.unknown:
+            continue  # the suffix is inside an ordinary word: たくさん, 皆さん, 様々, ちゃんと
+        else:
+            # janome glued the suffix to the name (髙橋様) or cut across it (関さ|ん).
+            found = _name_before(norm, tokens, k - 1, tok.start, s, personal, True, rules)
+        if found is None:
+            continue
+        name = norm[found[0]:found[1]].strip("・=")
+        if not name or name in rules.roles:
+            continue
+        last = next((t for t in tokens if t.start < found[1] <= t.end), None)
+        if _ends_with_place(name, rules) and not (last and last.is_person):
+            continue
+        offset = norm.index(name, found[0])
+        spans.append((offset, offset + len(name)))
+    return spans
+
+
+def _followed_by_place(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> bool:
+    """True if the nouns right after token ``k`` end in a place/organisation word."""
+    compound = ""
+    j = k + 1
+    while j < len(tokens) and tokens[j].is_noun and tokens[j].start == tokens[j - 1].end:
+        if tokens[j].is_person or tokens[j].pos[1:3] == ("接尾", "人名"):
+            return False
+        compound += tokens[j].surface
+        j += 1
+    return bool(compound) and _ends_with_place(compound, rules)
+
+
+def _tagged_names(tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find runs of tokens janome tags as personal names."""
+    spans: list[tuple[int, int]] = []
+    k = 0
+    while k < len(tokens):
+        if not tokens[k].is_person:
+            k += 1
+            continue
+        first = k
+        while k + 1 < len(tokens) and tokens[k + 1].is_person and tokens[k + 1].start == tokens[k].end:
+            k += 1
+        run = "".join(t.surface for t in tokens[first:k + 1])
+        if run not in rules.common_words and not _followed_by_place(tokens, k, rules):
+            spans.append((tokens[first].start, tokens[k].end))
+        k += 1
+    return spans
+
+
+def _other_occurrences(norm: str, tokens: Sequence[_Tok], names: Iterable[str],
+                       rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find further occurrences of names already found in the same text."""
+    starts = {t.start: i for i, t in enumerate(tokens)}
+    ends = {t.end: i for i, t in enumerate(tokens)}
+    spans: list[tuple[int, int]] = []
+    for name in names:
+        for match in re.finditer(re.escape(name), norm):
+            s, e = match.span()
+            if len(name) < 2 and not (s in starts and e in ends):
+                continue  # one character is too easily part of another word
+            if e in ends and _followed_by_place(tokens, ends[e], rules):
+                continue
+            spans.append((s, e))
+    return spans
+
+
+def _contact_spans(norm: str) -> list[tuple[int, int, str]]:
+    spans = [(m.start(), m.end(), EMAIL_MASK) for m in _EMAIL.finditer(norm)]
+    for m in _PHONE.finditer(norm):
+        digits = sum(c.isdigit() for c in m.group())
+        if digits in _PHONE_DIGITS and not any(s < m.end() and m.start() < e for s, e, _ in spans):
+            spans.append((m.start(), m.end(), PHONE_MASK))
+    return spans
+
+
+def _merge(contacts: list[tuple[int, int, str]], names: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Combine spans: contacts win over names; overlapping or touching names become one."""
+    out = sorted(contacts)
+    merged: list[list[int]] = []
+    for s, e in sorted(set(names)):
+        if any(cs < e and s < ce for cs, ce, _ in contacts):
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    out.extend((s, e, NAME_MASK) for s, e in merged)
+    return sorted(out)
+
+
+def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
+                       rules: PrivacyRules | None = None) -> str:
+    """Return ``text`` with personal names, phone numbers and e-mail addresses masked.
+
+    ``allow`` lists names that may stay; None uses the allow-list of ``privacy.toml``,
+    any other value replaces it (pass ``()`` to mask every name).
+    """
+    if not text:
+        return text
+    rules = rules or default_privacy()
+    if allow is not None:
+        rules = PrivacyRules(frozenset(_nfkc(a).strip() for a in allow if str(a).strip()),
+                             rules.honorifics, rules.titles, rules.roles,
+                             rules.place_endings, rules.common_words)
+    norm, starts, ends = _normalise_with_offsets(text)
+    tokens = _tokens(norm)
+    found = _suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
+    names = {norm[s:e] for s, e in found}
+    masked_names = sorted((n for n in names if not rules.is_allowed(n)), key=lambda n: (-len(n), n))
+    spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
+    spans += _other_occurrences(norm, tokens, masked_names, rules)
+    pieces: list[str] = []
+    cursor = 0
+    for s, e, mask in _merge(_contact_spans(norm), spans):
+        o_start, o_end = starts[s], ends[e - 1]
+        if o_start < cursor:
+            continue
+        pieces.append(text[cursor:o_start])
+        pieces.append(mask)
+        cursor = o_end
+    pieces.append(text[cursor:])
+    return "".join(pieces)

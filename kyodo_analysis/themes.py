@@ -1,0 +1,810 @@
+"""Theme tagging of free-text comments, and the analyses built on the tags.
+
+Rules are boolean expressions over *tokens* (janome base forms), never raw substrings,
+so 「場」 matches 「話し合いの場」 but not 「立場」 or 「場合」. One expression language
+serves both the bundled TOML rule file and KH Coder coding-rule files (``kh_coder``):
+
+    word            a word; written in any inflection, it is compared by base form
+    A+B             words in immediate succession (a phrase)
+    A and B / A & B, A or B / A | B, not A / !A, ( ... )
+    near(A-B)[N]    A and B within N tokens of each other, either order (default 10)
+    seq(A-B)[N]     A, then B within N tokens (default 10)
+    [bN] / [b]      ... and in the same sentence; ``(A|B)`` inside near/seq lists alternatives
+    <>name          another theme of the same file
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from .text import RawToken, forms, get_analyzer, normalize, tokenize_many
+
+DEFAULT_DISTANCE = 10
+# Tokens that end a sentence, for the [b] (same sentence) option.
+_SENTENCE_END_POS = ("記号,句点",)
+_SENTENCE_END_SURFACES = frozenset("。．.！!？?")
+
+
+class RuleError(ValueError):
+    """A theme rule that cannot be read; the message (Japanese) names the place."""
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+class Doc:
+    """A tokenised comment prepared for matching: forms per token, index, sentence ids."""
+
+    __slots__ = ("forms", "index", "sentence")
+
+    def __init__(self, raw: Sequence[RawToken]) -> None:
+        self.forms: list[tuple[str, ...]] = []
+        self.index: dict[str, list[int]] = {}
+        self.sentence: list[int] = []
+        sentence = 0
+        for i, token in enumerate(raw):
+            fs = forms(token)
+            self.forms.append(fs)
+            self.sentence.append(sentence)
+            for f in fs:
+                self.index.setdefault(f, []).append(i)
+            if token[0] in _SENTENCE_END_SURFACES or token[1].startswith(_SENTENCE_END_POS):
+                sentence += 1
+
+
+Span = tuple[int, int]  # token positions [start, end)
+
+
+# --- expression tree ------------------------------------------------------------------
+
+
+class Node:
+    """A rule expression; ``matches`` decides it for one document."""
+
+    def matches(self, doc: Doc) -> bool:  # pragma: no cover - abstract
+        """Return whether the expression holds for ``doc``."""
+        raise NotImplementedError
+
+    def words(self) -> Iterable["Word"]:
+        """Yield the word leaves of the expression."""
+        return ()
+
+
+@dataclass(frozen=True)
+class Word(Node):
+    """One word or phrase: a run of base forms that must appear on consecutive tokens."""
+
+    text: str
+    parts: tuple[str, ...]
+
+    def spans(self, doc: Doc) -> list[Span]:
+        """Return every place the word occurs in ``doc``."""
+        starts = doc.index.get(self.parts[0])
+        if not starts:
+            return []
+        n = len(self.parts)
+        if n == 1:
+            return [(i, i + 1) for i in starts]
+        doc_forms = doc.forms
+        limit = len(doc_forms) - n
+        return [
+            (i, i + n) for i in starts
+            if i <= limit and all(self.parts[k] in doc_forms[i + k] for k in range(1, n))
+        ]
+
+    def matches(self, doc: Doc) -> bool:
+        """Return whether the word occurs in ``doc``."""
+        if len(self.parts) == 1:
+            return self.parts[0] in doc.index
+        return bool(self.spans(doc))
+
+    def words(self) -> Iterable["Word"]:
+        """Yield this word."""
+        yield self
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """Words any of which may fill one slot of near/seq."""
+
+    options: tuple[Word, ...]
+
+    def spans(self, doc: Doc) -> list[Span]:
+        """Return the occurrences of any option, in text order."""
+        if len(self.options) == 1:
+            return self.options[0].spans(doc)
+        return sorted(s for w in self.options for s in w.spans(doc))
+
+
+@dataclass(frozen=True)
+class Near(Node):
+    """All slots occur within ``distance`` tokens of the first slot's occurrence."""
+
+    slots: tuple[Alternatives, ...]
+    distance: int = DEFAULT_DISTANCE
+    same_sentence: bool = False
+    ordered: bool = False  # True makes it KH Coder's seq()
+
+    def matches(self, doc: Doc) -> bool:
+        """Return whether the slots occur close together (in order for seq)."""
+        spans = [slot.spans(doc) for slot in self.slots]
+        if not all(spans):
+            return False
+        return any(self._rest_fits(doc, first, spans[1:]) for first in spans[0])
+
+    def _rest_fits(self, doc: Doc, prev: Span, rest: list[list[Span]]) -> bool:
+        if not rest:
+            return True
+        for cand in rest[0]:
+            if self.ordered:
+                if cand[0] < prev[1]:
+                    continue
+                gap = cand[0] - (prev[1] - 1)
+            else:
+                gap = max(cand[0] - (prev[1] - 1), prev[0] - (cand[1] - 1), 0)
+            if gap > self.distance:
+                continue
+            if self.same_sentence and doc.sentence[cand[0]] != doc.sentence[prev[0]]:
+                continue
+            # seq chains from the previous slot; near measures every slot from the first.
+            if self._rest_fits(doc, cand if self.ordered else prev, rest[1:]):
+                return True
+        return False
+
+    def words(self) -> Iterable[Word]:
+        """Yield the words of every slot."""
+        for slot in self.slots:
+            yield from slot.options
+
+
+@dataclass(frozen=True)
+class And(Node):
+    """Every child holds."""
+
+    children: tuple[Node, ...]
+
+    def matches(self, doc: Doc) -> bool:
+        """Return whether all children hold."""
+        return all(c.matches(doc) for c in self.children)
+
+    def words(self) -> Iterable[Word]:
+        """Yield the words of all children."""
+        for c in self.children:
+            yield from c.words()
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    """At least one child holds."""
+
+    children: tuple[Node, ...]
+
+    def matches(self, doc: Doc) -> bool:
+        """Return whether any child holds."""
+        return any(c.matches(doc) for c in self.children)
+
+    def words(self) -> Iterable[Word]:
+        """Yield the words of all children."""
+        for c in self.children:
+            yield from c.words()
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    """The child does not hold."""
+
+    child: Node
+
+    def matches(self, doc: Doc) -> bool:
+        """Return whether the child fails."""
+        return not self.child.matches(doc)
+
+    def words(self) -> Iterable[Word]:
+        """Yield the child's words."""
+        return self.child.words()
+
+
+@dataclass(frozen=True)
+class Never(Node):
+    """An empty condition: matches nothing."""
+
+    def matches(self, doc: Doc) -> bool:
+        """Return False."""
+        return False
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def word_parts(text: str) -> tuple[str, ...]:
+    """Return the base forms a rule word stands for (``A+B`` joins phrases)."""
+    parts: list[str] = []
+    analyzer = get_analyzer()
+    for piece in text.split("+"):
+        piece = piece.strip()
+        if not piece:
+            raise RuleError(f"「{text}」の「+」の前後に語がありません")
+        for token in analyzer.analyze(piece):
+            extra = token.extra
+            base = extra[3] if extra else token.node.base_form
+            surface = token.node.surface
+            parts.append((surface if base == "*" else base).lower())
+    if not parts:
+        raise RuleError(f"「{text}」から語を取り出せません")
+    return tuple(parts)
+
+
+def make_word(text: str) -> Word:
+    """Compile one rule word or ``A+B`` phrase."""
+    return Word(text, word_parts(normalize(text)))
+
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<near>(?:near|seq)\((?P<slots>[^()]*(?:\([^()]*\)[^()]*)*)\)(?:\[(?P<opt>[^\]]*)\])?)
+      | (?P<ref><>[^\s()&|!]+)
+      | (?P<op>\(|\)|&|\||!)
+      | (?P<word>[^\s()&|!]+)
+    )""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+# KH Coder conditions this reader does not evaluate, with the name used in messages.
+UNSUPPORTED = (
+    (re.compile(r"-->"), "品詞の指定（-->）"),
+    (re.compile(r"->|=>"), "活用形の指定（-> / =>）"),
+    (re.compile(r"^'|'$"), "文字列の指定（'…'）"),
+    (re.compile(r"^<>.*-->"), "外部変数の指定（<>…-->…）"),
+    (re.compile(r"^<>(見出し|heading)", re.IGNORECASE), "見出しの指定"),
+    (re.compile(r"^(lw|lc|no)\s*[<>=]", re.IGNORECASE), "文書の長さ・番号の指定"),
+    (re.compile(r"^(lw|lc|no)$", re.IGNORECASE), "文書の長さ・番号の指定"),
+    (re.compile(r"^\d+\s*[<>=]+"), "出現回数の指定"),
+    (re.compile(r"^[<>=]+"), "出現回数・比較の指定"),
+)
+
+
+def _check_supported(word: str, where: str) -> None:
+    for pattern, label in UNSUPPORTED:
+        if pattern.search(word):
+            raise RuleError(f"{where}: {label}には対応していません（「{word}」）")
+
+
+class _Parser:
+    """Recursive-descent parser: or < and < not < atom."""
+
+    def __init__(self, text: str, where: str, codes: dict[str, Node]) -> None:
+        self.where = where
+        self.codes = codes
+        self.items = self._lex(normalize(text))
+        self.i = 0
+
+    def _lex(self, text: str) -> list[tuple[str, str, re.Match]]:
+        items = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                raise RuleError(f"{self.where}: 「{text[pos:]}」を読めません")
+            pos = m.end()
+            kind = m.lastgroup if m.lastgroup != "slots" and m.lastgroup != "opt" else "near"
+            if m.group("near"):
+                kind = "near"
+            value = m.group(kind).strip()
+            if kind == "word":
+                low = value.lower()
+                if low in ("and", "or", "not"):
+                    kind, value = "op", {"and": "&", "or": "|", "not": "!"}[low]
+                else:
+                    _check_supported(value, self.where)
+            items.append((kind, value, m))
+        return items
+
+    def peek(self) -> tuple[str, str] | None:
+        if self.i < len(self.items):
+            kind, value, _ = self.items[self.i]
+            return kind, value
+        return None
+
+    def parse(self) -> Node:
+        if not self.items:
+            raise RuleError(f"{self.where}: 条件が空です")
+        node = self.parse_or()
+        if self.i != len(self.items):
+            rest = self.items[self.i][1]
+            raise RuleError(f"{self.where}: 「{rest}」の前に and / or がありません")
+        return node
+
+    def parse_or(self) -> Node:
+        children = [self.parse_and()]
+        while self.peek() == ("op", "|"):
+            self.i += 1
+            children.append(self.parse_and())
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def parse_and(self) -> Node:
+        children = [self.parse_not()]
+        while self.peek() == ("op", "&"):
+            self.i += 1
+            children.append(self.parse_not())
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def parse_not(self) -> Node:
+        if self.peek() == ("op", "!"):
+            self.i += 1
+            return Not(self.parse_not())
+        return self.parse_atom()
+
+    def parse_atom(self) -> Node:
+        item = self.peek()
+        if item is None:
+            raise RuleError(f"{self.where}: 式が途中で終わっています")
+        kind, value = item
+        match = self.items[self.i][2]
+        self.i += 1
+        if kind == "op" and value == "(":
+            node = self.parse_or()
+            if self.peek() != ("op", ")"):
+                raise RuleError(f"{self.where}: 「(」に対応する「)」がありません")
+            self.i += 1
+            return node
+        if kind == "op":
+            raise RuleError(f"{self.where}: 「{value}」の位置が正しくありません")
+        if kind == "ref":
+            name = value[2:]
+            if name not in self.codes:
+                raise RuleError(f"{self.where}: <>{name} というコード（テーマ）は、これより前にありません")
+            return self.codes[name]
+        if kind == "near":
+            return self._near(match)
+        return make_word(value)
+
+    def _near(self, m: re.Match) -> Near:
+        whole = m.group("near")
+        ordered = whole[:3].lower() == "seq"
+        slots = []
+        for slot in _split_slots(m.group("slots")):
+            slot = slot.strip()
+            if slot.startswith("(") and slot.endswith(")"):
+                slot = slot[1:-1]
+            options = [w.strip() for w in slot.split("|") if w.strip()]
+            if not options:
+                raise RuleError(f"{self.where}: 「{whole}」に空の語があります")
+            for w in options:
+                _check_supported(w, self.where)
+            slots.append(Alternatives(tuple(make_word(w) for w in options)))
+        if len(slots) < 2:
+            raise RuleError(f"{self.where}: 「{whole}」には「-」で区切った語が 2 つ以上必要です")
+        distance, same_sentence = DEFAULT_DISTANCE, False
+        opt = (m.group("opt") or "").strip().lower()
+        if opt:
+            om = re.fullmatch(r"([bd]?)(\d*)", opt)
+            if not om or not (om.group(1) or om.group(2)):
+                raise RuleError(f"{self.where}: 「{whole}」の [{opt}] は読めません（[10] や [b5] の形）")
+            same_sentence = om.group(1) == "b"
+            # [d] (same paragraph) holds trivially: one comment is one paragraph.
+            if om.group(2):
+                distance = int(om.group(2))
+        return Near(tuple(slots), distance, same_sentence, ordered)
+
+
+def _split_slots(text: str) -> list[str]:
+    """Split near/seq contents at '-' outside parentheses."""
+    out, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "-" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def parse_expression(text: str, *, where: str = "条件", codes: dict[str, Node] | None = None) -> Node:
+    """Parse one rule expression (shared syntax of the TOML file and KH Coder)."""
+    return _Parser(text, where, codes or {}).parse()
+
+
+# --- rule sets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A named theme and its compiled condition."""
+
+    name: str
+    condition: Node
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Themes in their canonical order, with where they came from."""
+
+    themes: tuple[Theme, ...]
+    source: str = ""
+    digest: str = field(default="", compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Return the theme names in order."""
+        return tuple(t.name for t in self.themes)
+
+    def tag(self, raw: Sequence[RawToken]) -> tuple[str, ...]:
+        """Return the themes whose condition holds for one tokenised comment."""
+        doc = Doc(raw)
+        return tuple(t.name for t in self.themes if t.condition.matches(doc))
+
+
+def _combine(any_: list[Node], all_: list[Node], none: list[Node]) -> Node:
+    parts: list[Node] = []
+    if any_:
+        parts.append(any_[0] if len(any_) == 1 else Or(tuple(any_)))
+    parts.extend(all_)
+    if not parts:
+        return Never()
+    parts.extend(Not(n) for n in none)
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def parse_toml_rules(text: str, source: str = "") -> RuleSet:
+    """Parse the native TOML rule format (see docs/themes.md)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{source or 'テーマ定義'}: TOML として読めません: {exc}") from exc
+    entries = data.get("theme")
+    if not isinstance(entries, list) or not entries:
+        raise RuleError(f"{source or 'テーマ定義'}: [[theme]] がありません")
+    themes: list[Theme] = []
+    codes: dict[str, Node] = {}
+    for number, entry in enumerate(entries, 1):
+        name = str(entry.get("name", "")).strip()
+        if not name:
+            raise RuleError(f"{source}: {number} 番目の [[theme]] に name がありません")
+        if name in codes:
+            raise RuleError(f"{source}: テーマ「{name}」が 2 回定義されています")
+        unknown = set(entry) - {"name", "description", "any", "all", "none"}
+        if unknown:
+            raise RuleError(f"{source}: テーマ「{name}」の {', '.join(sorted(unknown))} は使えない項目です")
+        compiled = {}
+        for key in ("any", "all", "none"):
+            values = entry.get(key, [])
+            if isinstance(values, str):
+                values = [values]
+            compiled[key] = [
+                parse_expression(v, where=f"{source} テーマ「{name}」の {key}", codes=codes)
+                for v in values
+            ]
+        condition = _combine(compiled["any"], compiled["all"], compiled["none"])
+        codes[name] = condition
+        themes.append(Theme(name, condition, str(entry.get("description", ""))))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return RuleSet(tuple(themes), source, digest)
+
+
+DEFAULT_RULES_NAME = "themes.toml"
+
+
+@lru_cache(maxsize=16)
+def _load_cached(path: str | None, mtime: float) -> RuleSet:
+    if path is None:
+        text = (resources.files("kyodo_analysis") / "data" / DEFAULT_RULES_NAME).read_text("utf-8")
+        return parse_toml_rules(text, DEFAULT_RULES_NAME)
+    p = Path(path)
+    text = p.read_text("utf-8-sig")
+    if p.suffix.lower() == ".toml":
+        return parse_toml_rules(text, p.name)
+    from .kh_coder import parse_kh_coder
+
+    return parse_kh_coder(text, p.name)
+
+
+def load_rules(path: str | os.PathLike[str] | None = None) -> RuleSet:
+    """Load theme rules: the bundled table, a TOML file, or a KH Coder rule file."""
+    if path is None:
+        return _load_cached(None, 0.0)
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime
+    except OSError as exc:
+        raise RuleError(f"テーマ定義ファイルを開けません: {p}") from exc
+    return _load_cached(str(p.resolve()), mtime)
+
+
+def default_theme_names() -> tuple[str, ...]:
+    """Return the ten theme names of the bundled table, in order."""
+    return load_rules().names
+
+
+def _resolve(rules: RuleSet | str | os.PathLike[str] | None) -> RuleSet:
+    return rules if isinstance(rules, RuleSet) else load_rules(rules)
+
+
+# --- tagging --------------------------------------------------------------------------
+
+
+def tag_texts(
+    texts: Sequence[str],
+    *,
+    rules: RuleSet | str | os.PathLike[str] | None = None,
+    cache: bool = True,
+    processes: int = 1,
+    progress: bool | None = None,
+) -> list[tuple[str, ...]]:
+    """Return the themes of each text, in rule-table order."""
+    ruleset = _resolve(rules)
+    tokens = tokenize_many(list(texts), cache=cache, processes=processes, progress=progress)
+    memo: dict[tuple[RawToken, ...], tuple[str, ...]] = {}
+    out = []
+    for raw in tokens:
+        tags = memo.get(raw)
+        if tags is None:
+            tags = memo[raw] = ruleset.tag(raw)
+        out.append(tags)
+    return out
+
+
+def tag_comments(
+    comments: pd.DataFrame,
+    *,
+    rules: RuleSet | str | os.PathLike[str] | None = None,
+    cache: bool = True,
+    processes: int = 1,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Return a copy of the comments frame with a ``themes`` column (tuples, table order)."""
+    out = comments.copy()
+    texts = [str(t) for t in out["text"].tolist()]
+    tags = tag_texts(texts, rules=rules, cache=cache, processes=processes, progress=progress)
+    out["themes"] = pd.Series(tags, index=out.index, dtype=object)
+    return out
+
+
+# --- analyses -------------------------------------------------------------------------
+
+
+def _theme_dtype(names: Sequence[str]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(names), ordered=True)
+
+
+def theme_shares(
+    tagged: pd.DataFrame,
+    by: Sequence[str] = ("fiscal_year", "group", "question"),
+    *,
+    themes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Count comments per theme within each ``by`` cell; share = mentions / comments."""
+    names = list(themes or default_theme_names())
+    by = list(by)
+    frame = tagged[by].copy()
+    for name in names:
+        frame[name] = tagged["themes"].map(lambda tags, n=name: n in tags)
+    grouped = frame.groupby(by, observed=True, sort=True, dropna=False)
+    n_comments = grouped.size().rename("n_comments")
+    mentions = grouped[names].sum()
+    long = mentions.melt(ignore_index=False, var_name="theme", value_name="n_mentions")
+    long = long.join(n_comments).reset_index()
+    long["theme"] = long["theme"].astype(_theme_dtype(names))
+    long["n_mentions"] = long["n_mentions"].astype("int64")
+    long["n_comments"] = long["n_comments"].astype("int64")
+    long["share"] = long["n_mentions"] / long["n_comments"]
+    long = long.sort_values([*by, "theme"], kind="stable").reset_index(drop=True)
+    return long[[*by, "theme", "n_comments", "n_mentions", "share"]]
+
+
+CITIZENS = "市民"
+STAFF = "職員"
+
+
+def compare_groups(
+    tagged: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    per: str = "comment",
+    themes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Compare citizens and staff per theme with Fisher's exact test (small-n honest).
+
+    The unit is one comment (``per="comment"``): a respondent who wrote two comments
+    on a theme counts twice. ``per="respondent"`` counts each respondent once per theme
+    (mentioned in any of their comments). ``indicative`` marks p < ``alpha``: with ten
+    themes and small groups it is a pointer for reading the comments, not a finding.
+    """
+    from scipy.stats import fisher_exact
+
+    names = list(themes or default_theme_names())
+    frame = tagged
+    if per == "respondent":
+        keys = ["file", "sheet", "row"]
+        frame = (
+            tagged.groupby(keys, sort=True, observed=True)
+            .agg(group=("group", "first"),
+                 themes=("themes", lambda s: frozenset().union(*map(frozenset, s))))
+            .reset_index()
+        )
+    elif per != "comment":
+        raise ValueError("per は 'comment' か 'respondent' です")
+    group = frame["group"].astype(str)
+    rows = []
+    for name in names:
+        has = frame["themes"].map(lambda tags, n=name: n in tags)
+        cn, ck = int((group == CITIZENS).sum()), int((has & (group == CITIZENS)).sum())
+        sn, sk = int((group == STAFF).sum()), int((has & (group == STAFF)).sum())
+        p = float("nan")
+        if cn and sn:
+            p = float(fisher_exact([[ck, cn - ck], [sk, sn - sk]]).pvalue)
+        rows.append({
+            "theme": name,
+            "citizens_n": cn, "citizens_k": ck, "citizens_share": ck / cn if cn else float("nan"),
+            "staff_n": sn, "staff_k": sk, "staff_share": sk / sn if sn else float("nan"),
+            "p_value": p,
+            "indicative": bool(p < alpha) if p == p else False,
+        })
+    out = pd.DataFrame(rows)
+    out["theme"] = out["theme"].astype(_theme_dtype(names))
+    return out
+
+
+def word_frequencies(
+    comments: pd.DataFrame,
+    by: str | None = "group",
+    exclude: Iterable[str] = ("協働",),
+    *,
+    compound: bool = False,
+    cache: bool = True,
+) -> pd.DataFrame:
+    """Count content words (nouns, verbs, adjectives; base form) per ``by`` value."""
+    from .text import Token, content_words, load_stopwords
+
+    stop = load_stopwords()
+    excluded = [normalize(w) for w in exclude]
+    raws = tokenize_many([str(t) for t in comments["text"].tolist()], cache=cache)
+    keys = comments[by].astype(object).tolist() if by else [None] * len(raws)
+    counts: dict[tuple, int] = {}
+    for key, raw in zip(keys, raws):
+        for tok in content_words((Token(*r) for r in raw), stopwords=stop,
+                                 exclude=excluded, compound=compound):
+            k = (key, tok.base_form, tok.pos)
+            counts[k] = counts.get(k, 0) + 1
+    cols = [by or "group", "word", "pos", "count"]
+    out = pd.DataFrame([(*k, v) for k, v in counts.items()], columns=cols)
+    if by is None:
+        out = out.drop(columns=["group"])
+        cols = cols[1:]
+    order = [c for c in cols if c not in ("count", "word", "pos")]
+    out = out.sort_values(order + ["count", "word", "pos"],
+                          ascending=[True] * len(order) + [False, True, True], kind="stable")
+    if by and isinstance(comments[by].dtype, pd.CategoricalDtype):
+        out[by] = out[by].astype(comments[by].dtype)
+    return out.reset_index(drop=True)
+
+
+def _char_map(original: str) -> tuple[str, list[int]] | None:
+    """Return the NFKC text and, per NFKC character, its index in ``original``."""
+    norm_parts, owners = [], []
+    for i, ch in enumerate(original):
+        n = normalize(ch)
+        norm_parts.append(n)
+        owners.extend([i] * len(n))
+    norm = "".join(norm_parts)
+    return (norm, owners) if norm == normalize(original) else None
+
+
+def _token_offsets(norm: str, raw: Sequence[RawToken]) -> list[tuple[int, int]]:
+    offsets, pos = [], 0
+    for surface, _, _ in raw:
+        start = norm.find(surface, pos)
+        if start < 0:
+            start = pos
+        pos = start + len(surface)
+        offsets.append((start, pos))
+    return offsets
+
+
+KWIC_CONTEXT_COLUMNS = ("group", "fiscal_year", "question", "file", "sheet", "row", "cell",
+                        "respondent_id")
+
+
+def kwic(comments: pd.DataFrame, word: str, width: int = 20, *, cache: bool = True) -> pd.DataFrame:
+    """Return keyword-in-context lines for ``word`` (matched by base form) in the comments."""
+    target = make_word(word)
+    texts = [str(t) for t in comments["text"].tolist()]
+    raws = tokenize_many(texts, cache=cache)
+    extra = [c for c in KWIC_CONTEXT_COLUMNS if c in comments.columns]
+    records = comments[extra].to_dict("records") if extra else [{} for _ in texts]
+    rows = []
+    for text, raw, meta in zip(texts, raws, records):
+        spans = target.spans(Doc(raw))
+        if not spans:
+            continue
+        mapped = _char_map(text)
+        shown, owners = (mapped if mapped else (normalize(text), None))
+        if mapped:
+            shown = text
+        norm = mapped[0] if mapped else shown
+        offsets = _token_offsets(norm, raw)
+        for start, end in spans:
+            a, b = offsets[start][0], offsets[end - 1][1]
+            if owners is not None:
+                a = owners[a] if a < len(owners) else len(text)
+                b = owners[b - 1] + 1 if b - 1 < len(owners) else len(text)
+            rows.append({
+                "left": shown[max(0, a - width):a],
+                "keyword": shown[a:b],
+                "right": shown[b:b + width],
+                **meta,
+            })
+    columns = ["left", "keyword", "right", *extra]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- evaluation -----------------------------------------------------------------------
+
+
+def evaluate(
+    predicted: Sequence[Iterable[str]],
+    gold: Sequence[Iterable[str]],
+    *,
+    themes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Return precision, recall and F1 per theme and micro-averaged over all themes."""
+    if len(predicted) != len(gold):
+        raise ValueError("predicted と gold の件数が違います")
+    names = list(themes or default_theme_names())
+    pred_sets = [set(p) for p in predicted]
+    gold_sets = [set(g) for g in gold]
+    rows = []
+    totals = [0, 0, 0]
+    for name in names:
+        tp = sum(name in p and name in g for p, g in zip(pred_sets, gold_sets))
+        fp = sum(name in p and name not in g for p, g in zip(pred_sets, gold_sets))
+        fn = sum(name not in p and name in g for p, g in zip(pred_sets, gold_sets))
+        totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
+        rows.append(_scores(name, tp, fp, fn))
+    rows.append(_scores("micro", *totals))
+    return pd.DataFrame(rows)
+
+
+def _scores(name: str, tp: int, fp: int, fn: int) -> dict:
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    recall = tp / (tp + fn) if tp + fn else float("nan")
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    return {"theme": name, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn,
+            "precision": precision, "recall": recall, "f1": f1}
+
+
+def load_labelled(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a labelled set (``text`` and ``;``-separated ``themes``) into a frame of tuples."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["gold"] = frame["themes"].map(
+        lambda s: tuple(t.strip() for t in s.split(";") if t.strip()))
+    return frame
+
+
+def evaluate_file(
+    path: str | os.PathLike[str],
+    *,
+    rules: RuleSet | str | os.PathLike[str] | None = None,
+    cache: bool = True,
+) -> pd.DataFrame:
+    """Tag a labelled CSV and return the evaluation table."""
+    ruleset = _resolve(rules)
+    frame = load_labelled(path)
+    predicted = tag_texts(frame["text"].tolist(), rules=ruleset, cache=cache)
+    return evaluate(predicted, frame["gold"].tolist(), themes=ruleset.names)
