@@ -76,6 +76,15 @@ def _balanced(line: str) -> bool:
 
 
 def load_kh_coder(path: str | os.PathLike[str]) -> RuleSet:
-    """Read a KH Coder coding-rule file (UTF-8; a BOM is accepted)."""
+    """Read a KH Coder coding-rule file (UTF-8, with or without BOM, or Shift_JIS)."""
     p = Path(path)
-    return parse_kh_coder(p.read_text("utf-8-sig"), p.name)
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # KH Coder on Windows saves rule files in Shift_JIS.
+        try:
+            text = data.decode("cp932")
+        except UnicodeDecodeError as exc:
+            raise RuleError(f"{p.name}: UTF-8 でも Shift_JIS でも読めません") from exc
+    return parse_kh_coder(text, p.name)

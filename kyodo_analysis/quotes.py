@@ -45,6 +45,7 @@ _PHONE_DIGITS = range(10, 13)
 
 _HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
 _KANA = re.compile(r"^[\u3041-\u309f\u30a1-\u30ffー・]+$")
+_KANA_CHAR = re.compile(r"[\u3041-\u309f\u30a1-\u30ff]")
 _NAME_JOINERS = frozenset("・=")
 # A kana name that janome cut into fragments is rarely longer than this.
 _MAX_LOOSE_KANA = 5
@@ -139,19 +140,38 @@ class _Tok:
         return self.pos[0] == "名詞"
 
 
+# janome reads ASCII brackets and colons as unknown nouns and then mis-tags the word inside
+# (私(岡本) → 岡本/組織); their full-width twins are one character each, so offsets hold.
+_TOKENIZER_PUNCT = str.maketrans("()[]{}:;!?", "（）［］｛｝：；！？")
+
+
 def _tokens(norm: str) -> list[_Tok]:
     """Tokenise once and attach character offsets in ``norm``."""
+    text = norm.translate(_TOKENIZER_PUNCT)
     out: list[_Tok] = []
     cursor = 0
-    for token in get_tokenizer().tokenize(norm):
+    for token in get_tokenizer().tokenize(text):
         surface = token.surface
-        start = norm.find(surface, cursor)
+        start = text.find(surface, cursor)
         if start < 0:  # janome never rewrites surfaces; guard anyway
             continue
         cursor = start + len(surface)
-        out.append(_Tok(start, cursor, surface, tuple(token.part_of_speech.split(",")),
+        out.append(_Tok(start, cursor, norm[start:cursor], tuple(token.part_of_speech.split(",")),
                         token.node_type == "UNKNOWN"))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _is_person_word(word: str, *, with_honorific: bool = False) -> bool:
+    """Ask janome whether ``word`` reads as a personal name (alone, or before さん).
+
+    The sentence context can make janome pick another reading of a surname
+    (前田まで → 地域, 黒田会長 → 一般); a cached look at the word itself settles it.
+    """
+    tokens = list(get_tokenizer().tokenize(word + ("さん" if with_honorific else "")))
+    head = tokens[0] if tokens else None
+    return (head is not None and head.surface == word
+            and head.part_of_speech.startswith("名詞,固有名詞,人名"))
 
 
 # --- name finding ----------------------------------------------------------------------
@@ -171,9 +191,10 @@ def _strict_name_part(tok: _Tok, personal: bool, rules: PrivacyRules) -> bool:
     if tok.unknown:
         return kind != "数" and any(c.isalpha() for c in tok.surface)
     if kind == "一般":
-        # Before a job title a plain kanji noun is a section or a role (総務課長, 自治会長);
-        # before さん it is a surname often enough (東さん) and roles are listed.
-        return personal or bool(_KANA.match(tok.surface))
+        # Before さん a plain noun is a name often enough (東さん, さくらさん; roles are
+        # listed); before a job title it is a section or a role (総務課長, まち|づくり)
+        # unless it reads as a surname on its own (黒田会長).
+        return personal or _is_person_word(tok.surface, with_honorific=True)
     if personal and not _KANA.match(tok.surface):
         # 四月一日さん: numerals and counters only make sense as a name here.
         return kind in ("数", "副詞可能") or tok.pos[1:3] == ("接尾", "助数詞")
@@ -182,10 +203,10 @@ def _strict_name_part(tok: _Tok, personal: bool, rules: PrivacyRules) -> bool:
 
 def _loose_fragment(tok: _Tok, *, next_to_suffix: bool) -> bool:
     """True if the token looks like a piece of a kana name janome cut apart."""
-    if not _HIRAGANA.match(tok.surface) and not _KANA.match(tok.surface):
+    if not _KANA.match(tok.surface) or tok.pos[0] in _NEVER_FRAGMENT:
         return False
-    if tok.pos[0] in _NEVER_FRAGMENT:
-        return False
+    if tok.pos[:2] in (("名詞", "接尾"), ("名詞", "一般")):
+        return False  # whole words (まちづくり) and their endings (子ども|たち) are no name pieces
     # A particle cannot stand right before an honorific, so there it is a name's tail (かずや君).
     return tok.pos[0] != "助詞" or next_to_suffix
 
@@ -203,26 +224,49 @@ def _name_before(norm: str, tokens: Sequence[_Tok], k: int, start: int, end: int
 
     ``start`` < ``end`` when janome glued part of the name to the suffix's token.
     """
+    loose_seen = False
     strict_seen = False
     loose_ok = personal or crossed or (k >= 0 and tokens[k].is_noun)
     while k >= 0:
         tok = tokens[k]
         if tok.end != start:
             break
-        if _strict_name_part(tok, personal, rules):
+        if _strict_name_part(tok, personal, rules) and not (loose_seen and not _KANA.match(tok.surface)):
             strict_seen = True
         elif (tok.surface in _NAME_JOINERS and start < end and k > 0
               and _strict_name_part(tokens[k - 1], personal, rules)):
             pass
-        elif not (loose_ok and not strict_seen
-                  and _KANA.match(norm[start:end] or "ア")
-                  and end - tok.start <= _MAX_LOOSE_KANA
-                  and tok.surface not in rules.roles
-                  and _loose_fragment(tok, next_to_suffix=tok.end == end)):
+        elif (loose_ok and not strict_seen
+              and _KANA.match(norm[start:end] or "ア")
+              and end - tok.start <= _MAX_LOOSE_KANA
+              and tok.surface not in rules.roles
+              and _loose_fragment(tok, next_to_suffix=tok.end == end)):
+            loose_seen = True
+        else:
             break
         start = tok.start
         k -= 1
-    return (start, end) if start < end else None
+    if start >= end or (loose_seen and not strict_seen and end - start < 2):
+        return None  # one stray kana (人|が|ちゃん|と) is no name
+    return start, end
+
+
+_KANJI_ONLY = re.compile(r"^[\u3005\u4e00-\u9fff\uf900-\ufaff]+$")
+
+
+def _split_surname_before(tokens: Sequence[_Tok], k: int) -> tuple[int, int] | None:
+    """Rejoin a kanji surname janome cut into pieces right before token ``k`` (三|好センター長)."""
+    for width in (3, 2):
+        first = k - width
+        if first < 0:
+            continue
+        pieces = tokens[first:k]
+        if any(b.start != a.end for a, b in zip(pieces, pieces[1:])) or pieces[-1].end != tokens[k].start:
+            continue
+        word = "".join(t.surface for t in pieces)
+        if len(word) <= 4 and _KANJI_ONLY.match(word) and _is_person_word(word, with_honorific=True):
+            return pieces[0].start, pieces[-1].end
+    return None
 
 
 def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:
@@ -243,11 +287,15 @@ def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> lis
         tok = tokens[k]
         if tok.start == s:
             found = _name_before(norm, tokens, k - 1, s, s, personal, False, rules)
-        elif e <= tok.end and not tok.unknown:
-            continue  # the suffix is inside an ordinary word: たくさん, 皆さん, 様々, ちゃんと
+        elif not tok.unknown and (e <= tok.end or tok.is_noun):
+            # The suffix is inside an ordinary word (たくさん, 皆さん, 様々, ちゃんと) or
+            # starts inside a noun (自治会|長 is not 自治 + 会長).
+            continue
         else:
             # janome glued the suffix to the name (髙橋様) or cut across it (関さ|ん).
             found = _name_before(norm, tokens, k - 1, tok.start, s, personal, True, rules)
+        if found is None and tok.start == s:
+            found = _split_surname_before(tokens, k)
         if found is None:
             continue
         name = norm[found[0]:found[1]].strip("・=")
@@ -273,16 +321,25 @@ def _followed_by_place(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> b
     return bool(compound) and _ends_with_place(compound, rules)
 
 
+def _reads_as_person(tok: _Tok) -> bool:
+    """True for a 人名 token, or another proper noun whose usual reading is a name."""
+    # Only kanji: a bare kana proper noun (みどりの風, ひかり) is far more often a name of
+    # a group or a place than of a person.
+    return tok.is_person or (tok.pos[1] == "固有名詞" and not _KANA_CHAR.search(tok.surface)
+                             and _is_person_word(tok.surface))
+
+
 def _tagged_names(tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:
     """Find runs of tokens janome tags as personal names."""
     spans: list[tuple[int, int]] = []
     k = 0
     while k < len(tokens):
-        if not tokens[k].is_person:
+        if not _reads_as_person(tokens[k]):
             k += 1
             continue
         first = k
-        while k + 1 < len(tokens) and tokens[k + 1].is_person and tokens[k + 1].start == tokens[k].end:
+        while (k + 1 < len(tokens) and _reads_as_person(tokens[k + 1])
+               and tokens[k + 1].start == tokens[k].end):
             k += 1
         run = "".join(t.surface for t in tokens[first:k + 1])
         if run not in rules.common_words and not _followed_by_place(tokens, k, rules):
@@ -305,6 +362,24 @@ def _other_occurrences(norm: str, tokens: Sequence[_Tok], names: Iterable[str],
             if e in ends and _followed_by_place(tokens, ends[e], rules):
                 continue
             spans.append((s, e))
+    return spans
+
+
+def _names_after_contacts(tokens: Sequence[_Tok], contacts: Sequence[tuple[int, int, str]],
+                          rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find the name people sign right after a phone number or address (…5432宮下へ)."""
+    spans: list[tuple[int, int]] = []
+    for _, end, _ in contacts:
+        k = next((i for i, t in enumerate(tokens) if t.start >= end), len(tokens))
+        while k < len(tokens) and tokens[k].surface.strip() in ("", "(", "（"):
+            k += 1
+        first = k
+        while (k < len(tokens) and tokens[k].is_noun and tokens[k].surface not in rules.roles
+               and tokens[k].pos[1] not in ("サ変接続", "数", "代名詞", "非自立")
+               and not tokens[k].surface.isascii()):
+            k += 1
+        if k > first:
+            spans.append((tokens[first].start, tokens[k - 1].end))
     return spans
 
 
@@ -348,14 +423,16 @@ def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
                              rules.place_endings, rules.common_words)
     norm, starts, ends = _normalise_with_offsets(text)
     tokens = _tokens(norm)
-    found = _suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
+    contacts = _contact_spans(norm)
+    found = (_suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
+             + _names_after_contacts(tokens, contacts, rules))
     names = {norm[s:e] for s, e in found}
     masked_names = sorted((n for n in names if not rules.is_allowed(n)), key=lambda n: (-len(n), n))
     spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
     spans += _other_occurrences(norm, tokens, masked_names, rules)
     pieces: list[str] = []
     cursor = 0
-    for s, e, mask in _merge(_contact_spans(norm), spans):
+    for s, e, mask in _merge(contacts, spans):
         o_start, o_end = starts[s], ends[e - 1]
         if o_start < cursor:
             continue
@@ -364,3 +441,127 @@ def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
         cursor = o_end
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+# --- quotes for the report ---------------------------------------------------------------
+
+
+def _theme_order(tagged: pd.DataFrame) -> list[str]:
+    """Canonical theme order: the bundled table first, then any other names as met."""
+    seen: list[str] = []
+    for tags in tagged["themes"]:
+        for name in tags or ():
+            if name not in seen:
+                seen.append(name)
+    try:
+        from .themes import default_theme_names
+
+        canonical = list(default_theme_names())
+    except Exception:  # no rule table to read: fall back to the order the tags came in
+        canonical = []
+    return canonical + [n for n in seen if n not in canonical]
+
+
+def quote_source(file: object, sheet: object, cell: object) -> str:
+    """Return where a comment came from, e.g. ``sample_2017.xlsx 回答!E7``."""
+    file_text = "" if pd.isna(file) else str(file)
+    sheet_text = "" if pd.isna(sheet) else str(sheet)
+    cell_text = "" if pd.isna(cell) else str(cell)
+    place = f"{sheet_text}!{cell_text}" if sheet_text else cell_text
+    return f"{file_text} {place}".strip()
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype=object)
+
+
+def _interleave_groups(candidates: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """Take ``limit`` rows from ranked candidates, alternating between groups."""
+    queues: list[list[int]] = []
+    for _, positions in candidates.groupby("_group_key", sort=False, dropna=False).indices.items():
+        queues.append(sorted(positions))
+    queues.sort(key=lambda q: q[0])  # the group with the best candidate goes first
+    picked: list[int] = []
+    while len(picked) < limit and any(queues):
+        for queue in queues:
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return candidates.iloc[picked]
+
+
+def _empty_quotes(order: Sequence[str]) -> pd.DataFrame:
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in QUOTE_COLUMNS})
+    empty["theme"] = pd.Categorical([], categories=list(order), ordered=True)
+    empty["rank"] = pd.Series(dtype="int64")
+    return empty
+
+
+def select_quotes(
+    tagged: pd.DataFrame,
+    *,
+    per_theme: int = 3,
+    min_chars: int = 15,
+    max_chars: int = 120,
+    allow: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Pick up to ``per_theme`` representative, masked comments for each theme.
+
+    The choice is deterministic. For a theme, its comments are ranked by
+    (1) readable length first: masked text of ``min_chars``–``max_chars`` characters;
+    (2) focus: fewer other themes on the same comment (it is *about* this theme);
+    (3) length closest to the middle of that range;
+    (4) newer fiscal year, then file, sheet and row.
+    The same text is quoted once per theme. Citizens and staff are then balanced by
+    taking the ranked candidates of each group in turn, starting with the group whose
+    best comment ranks highest. ``allow`` is passed to :func:`mask_personal_data`.
+    """
+    order = _theme_order(tagged)
+    if tagged.empty or per_theme <= 0:
+        return _empty_quotes(order)
+    rules = default_privacy()
+    masked_cache: dict[str, str] = {}
+
+    def masked(text: object) -> str:
+        key = "" if pd.isna(text) else str(text)
+        if key not in masked_cache:
+            masked_cache[key] = mask_personal_data(key, allow=allow, rules=rules)
+        return masked_cache[key]
+
+    base = pd.DataFrame({
+        "fiscal_year": _column(tagged, "fiscal_year"),
+        "group": _column(tagged, "group"),
+        "question": _column(tagged, "question"),
+        "text": tagged["text"].map(masked),
+        "source": [quote_source(f, s, c) for f, s, c in zip(
+            _column(tagged, "file"), _column(tagged, "sheet"), _column(tagged, "cell"))],
+        "_themes": tagged["themes"].map(lambda tags: tuple(tags or ())),
+        "_file": _column(tagged, "file").astype("string").fillna(""),
+        "_sheet": _column(tagged, "sheet").astype("string").fillna(""),
+        "_row": pd.to_numeric(_column(tagged, "row"), errors="coerce").fillna(-1),
+        "_order": range(len(tagged)),
+    })
+    length = base["text"].str.len()
+    middle = (min_chars + max_chars) / 2
+    base["_out_of_range"] = ~length.between(min_chars, max_chars)
+    base["_others"] = base["_themes"].map(len) - 1
+    base["_distance"] = (length - middle).abs()
+    base["_year"] = -pd.to_numeric(base["fiscal_year"], errors="coerce").fillna(-1)
+    base["_group_key"] = base["group"].astype("string").fillna("")
+    keys = ["_out_of_range", "_others", "_distance", "_year", "_file", "_sheet", "_row", "_order"]
+
+    pieces: list[pd.DataFrame] = []
+    for theme in order:
+        candidates = base[base["_themes"].map(lambda tags, t=theme: t in tags)]
+        if candidates.empty:
+            continue
+        candidates = candidates.sort_values(keys, kind="stable").drop_duplicates("text")
+        chosen = _interleave_groups(candidates, per_theme).copy()
+        chosen["theme"] = theme
+        chosen["rank"] = range(1, len(chosen) + 1)
+        pieces.append(chosen)
+    if not pieces:
+        return _empty_quotes(order)
+    out = pd.concat(pieces, ignore_index=True)[list(QUOTE_COLUMNS)]
+    out["theme"] = pd.Categorical(out["theme"], categories=order, ordered=True)
+    out["rank"] = out["rank"].astype("int64")
+    return out.reset_index(drop=True)

@@ -507,12 +507,11 @@ def _load_cached(path: str | None, mtime: float) -> RuleSet:
         text = (resources.files("kyodo_analysis") / "data" / DEFAULT_RULES_NAME).read_text("utf-8")
         return parse_toml_rules(text, DEFAULT_RULES_NAME)
     p = Path(path)
-    text = p.read_text("utf-8-sig")
     if p.suffix.lower() == ".toml":
-        return parse_toml_rules(text, p.name)
-    from .kh_coder import parse_kh_coder
+        return parse_toml_rules(p.read_text("utf-8-sig"), p.name)
+    from .kh_coder import load_kh_coder
 
-    return parse_kh_coder(text, p.name)
+    return load_kh_coder(p)
 
 
 def load_rules(path: str | os.PathLike[str] | None = None) -> RuleSet:
@@ -734,24 +733,22 @@ def kwic(comments: pd.DataFrame, word: str, width: int = 20, *, cache: bool = Tr
         if not spans:
             continue
         mapped = _char_map(text)
-        shown, owners = (mapped if mapped else (normalize(text), None))
-        if mapped:
-            shown = text
-        norm = mapped[0] if mapped else shown
+        # Tokens come from the NFKC text; map their offsets back so lines show the
+        # original characters. In the rare case that fails, show the NFKC text.
+        norm, owners = mapped if mapped else (normalize(text), None)
+        shown = text if owners is not None else norm
         offsets = _token_offsets(norm, raw)
         for start, end in spans:
             a, b = offsets[start][0], offsets[end - 1][1]
             if owners is not None:
-                a = owners[a] if a < len(owners) else len(text)
-                b = owners[b - 1] + 1 if b - 1 < len(owners) else len(text)
+                a, b = owners[a], owners[b - 1] + 1
             rows.append({
                 "left": shown[max(0, a - width):a],
                 "keyword": shown[a:b],
                 "right": shown[b:b + width],
                 **meta,
             })
-    columns = ["left", "keyword", "right", *extra]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=["left", "keyword", "right", *extra])
 
 
 # --- evaluation -----------------------------------------------------------------------
