@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     process = add("process", cmd_process, "整えたデータを data/processed/ などに書き出す（CSV と Excel）")
     _files_and_year(process)
     process.add_argument("--out", default="data/processed", metavar="DIR", help="書き出し先フォルダ（既定: data/processed）")
+    from .themes_cli import add_themes_arguments, run_themes_command
+
+    add_themes_arguments(add("themes", run_themes_command, "自由記述のテーマ（相互理解・対等など 10 テーマ）を判定して一覧にする"))
     template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
     template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
     template.add_argument("--year", type=int, metavar="年度", help="概要シートに入れておく年度（西暦）")

@@ -446,18 +446,23 @@ def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
 # --- quotes for the report ---------------------------------------------------------------
 
 
+def _tag_tuple(value: object) -> tuple[str, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else ()
+
+
 def _theme_order(tagged: pd.DataFrame) -> list[str]:
     """Canonical theme order: the bundled table first, then any other names as met."""
     seen: list[str] = []
-    for tags in tagged["themes"]:
-        for name in tags or ():
+    for tags in tagged["themes"] if "themes" in tagged.columns else ():
+        for name in _tag_tuple(tags):
             if name not in seen:
                 seen.append(name)
     try:
         from .themes import default_theme_names
 
         canonical = list(default_theme_names())
-    except Exception:  # no rule table to read: fall back to the order the tags came in
+    except (ImportError, OSError, ValueError):
+        # Without a readable rule table the tags' own order (table order per comment) will do.
         canonical = []
     return canonical + [n for n in seen if n not in canonical]
 
@@ -516,6 +521,7 @@ def select_quotes(
     best comment ranks highest. ``allow`` is passed to :func:`mask_personal_data`.
     """
     order = _theme_order(tagged)
+    tagged = tagged[tagged["themes"].map(lambda v: bool(_tag_tuple(v)))] if "themes" in tagged.columns else tagged.iloc[0:0]
     if tagged.empty or per_theme <= 0:
         return _empty_quotes(order)
     rules = default_privacy()
@@ -534,7 +540,7 @@ def select_quotes(
         "text": tagged["text"].map(masked),
         "source": [quote_source(f, s, c) for f, s, c in zip(
             _column(tagged, "file"), _column(tagged, "sheet"), _column(tagged, "cell"))],
-        "_themes": tagged["themes"].map(lambda tags: tuple(tags or ())),
+        "_themes": tagged["themes"].map(_tag_tuple),
         "_file": _column(tagged, "file").astype("string").fillna(""),
         "_sheet": _column(tagged, "sheet").astype("string").fillna(""),
         "_row": pd.to_numeric(_column(tagged, "row"), errors="coerce").fillna(-1),
