@@ -49,10 +49,12 @@ def parse_kh_coder(text: str, source: str = "") -> RuleSet:
             continue
         if current is None:
             raise RuleError(f"{where} {number}行目: 「*コード名」の行より前に条件があります")
-        # Check each line alone so the message can name it.
+        # A line that looks complete is parsed alone first, so an error names that line;
+        # the code's whole condition (all its lines) is parsed when the code ends.
         for word in stripped.split():
             _check_supported(word, f"{where} {number}行目")
-        parse_expression(stripped, where=f"{where} {number}行目", codes=codes) if _balanced(stripped) else None
+        if _balanced(stripped):
+            parse_expression(stripped, where=f"{where} {number}行目", codes=codes)
         current[2].append((number, stripped))
     finish()
     if not themes:
@@ -88,3 +90,26 @@ def load_kh_coder(path: str | os.PathLike[str]) -> RuleSet:
         except UnicodeDecodeError as exc:
             raise RuleError(f"{p.name}: UTF-8 でも Shift_JIS でも読めません") from exc
     return parse_kh_coder(text, p.name)
+
+
+def toml_to_kh_coder(text: str) -> str:
+    """Write a TOML theme table in KH Coder rule syntax (``*name`` + one condition line).
+
+    near/seq slots with alternatives, ``(A|B)``, are this tool's extension; KH Coder
+    itself needs them spelled out as separate near() terms joined with ``or``.
+    """
+    import tomllib
+
+    lines = []
+    for entry in tomllib.loads(text)["theme"]:
+        def group(key: str) -> list[str]:
+            values = entry.get(key, [])
+            return [values] if isinstance(values, str) else list(values)
+
+        parts = []
+        if group("any"):
+            parts.append("(" + " or ".join(f"({v})" for v in group("any")) + ")")
+        parts += [f"({v})" for v in group("all")]
+        parts += [f"not ({v})" for v in group("none")]
+        lines += [f"*{entry['name']}", " and ".join(parts) if parts else "", ""]
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import io
 import itertools
 import os
 import zlib
@@ -103,6 +104,17 @@ def style() -> Iterator[None]:
         yield
 
 
+def warm_up() -> None:
+    """Load the Japanese font and draw once, so worker processes forked later start warm."""
+    with style():
+        fig = _new_figure((1.0, 1.0))
+        fig.text(0.5, 0.5, "協働 0%")
+        # Saving once imports the PNG, SVG and PDF backends as well.
+        for fmt in ("png", "svg", "pdf"):
+            fig.savefig(io.BytesIO(), format=fmt, dpi=72)
+    _font_charset()
+
+
 def styled(func: Callable[P, R]) -> Callable[P, R]:
     """Run a plotting function inside :func:`style` so its text gets the Japanese font."""
 
@@ -112,6 +124,19 @@ def styled(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+@functools.cache
+def _font_charset() -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(str(font_path())).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """Replace characters the Japanese font lacks (e.g. 𠮷) with 〓 so no glyph goes missing."""
+    charset = _font_charset()
+    return "".join(ch if ord(ch) in charset or ch.isspace() else "〓" for ch in text)
 
 
 def grey_level(color: str) -> float:
@@ -221,14 +246,23 @@ def _drop_crowded_labels(fig: Figure, labels: Sequence[tuple[Any, Any]]) -> int:
 
 
 def _missing_note(shares: pd.DataFrame, groups: Sequence[str]) -> str:
+    """Say how many did not answer (excluded from shares) and who else 全体 includes."""
     frame = shares.assign(group=shares["group"].astype(str))
-    missing = frame.groupby("group", observed=True)["n_missing"].first()
-    parts = [f"{g} {int(missing[g])}人" for g in groups if g != TOTAL and g in missing and missing[g] > 0]
-    total = int(missing.get(TOTAL, sum(int(missing[g]) for g in missing.index if g != TOTAL)))
-    if total == 0:
-        return "無回答なし"
-    detail = f"（{'、'.join(parts)}）" if parts else ""
-    return f"無回答 {total}人{detail}は割合から除外"
+    per_group = frame.groupby("group", observed=True)[["n", "n_missing"]].first()
+    missing = per_group["n_missing"]
+    shown = [g for g in groups if g != TOTAL and g in per_group.index]
+    parts = [f"{g} {int(missing[g])}人" for g in shown if missing[g] > 0]
+    total = int(missing.get(TOTAL, missing.sum()))
+    notes = []
+    if total:
+        detail = f"（{'、'.join(parts)}）" if parts else ""
+        notes.append(f"無回答 {total}人{detail}は割合から除外")
+    else:
+        notes.append("無回答なし")
+    others = [g for g in per_group.index if g not in groups and g != TOTAL and per_group.loc[g, "n"] > 0]
+    if TOTAL in groups and TOTAL in per_group.index and others:
+        notes.append("全体には" + "、".join(f"{g} {int(per_group.loc[g, 'n'])}人" for g in others) + "を含む")
+    return "。".join(notes)
 
 
 def _respondent_text(shares: pd.DataFrame) -> str:
@@ -274,6 +308,7 @@ def plot_intent_by_group_years(
     shares: pd.DataFrame,
     *,
     groups: Sequence[str] = GROUPS,
+    max_columns: int = 4,
     survey: str = SURVEY,
 ) -> Figure:
     """Draw the intent bars of every fiscal year as side-by-side panels."""
@@ -281,14 +316,20 @@ def plot_intent_by_group_years(
     if not years:
         raise ValueError("データがありません。")
     rows = len(_ordered_groups(shares, groups))
-    fig = _new_figure(figsize=(max(7.5, 3.3 * len(years)), 1.2 + 0.55 * rows + 1.4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(years), squeeze=False)[0])
+    # Wrap after a few years so ten years stay readable on an A4 page.
+    ncols = min(len(years), max_columns)
+    nrows = -(-len(years) // ncols)
+    fig = _new_figure(figsize=(max(7.5, 3.3 * ncols), (0.8 + 0.55 * rows + 0.9) * nrows + 0.9), layout="constrained")
+    grid = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
+    axes = grid.ravel()
     labels: list[tuple[Any, Any]] = []
     for ax, year in zip(axes, years):
         frame = shares[shares["fiscal_year"] == year]
         labels += _draw_intent_bars(ax, frame, groups)
         ax.set_title(f"{year}年度")
         ax.set_xlabel(_missing_note(frame, groups), fontsize=8)
+    for ax in axes[len(years):]:
+        ax.set_visible(False)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(ANSWERS), frameon=False)
     _heading(fig, "協働したいと思いますか（区分別・年度別）", years, _respondent_text(shares), survey)
     _drop_crowded_labels(fig, labels)
@@ -346,12 +387,23 @@ def plot_intent_trend(
 # --- 3. themes by group -----------------------------------------------------------
 
 
+def theme_order(themes: pd.Series) -> list[str]:
+    """Return the themes present in rule-table order (a categorical's order, else the bundled one)."""
+    present = set(themes.astype(str))
+    if isinstance(themes.dtype, pd.CategoricalDtype):
+        table = [str(t) for t in themes.cat.categories]
+    else:
+        table = list(THEMES)
+    return [t for t in table if t in present] + sorted(present - set(table))
+
+
 def order_themes_by_share(comparison: pd.DataFrame) -> pd.DataFrame:
     """Sort a ``compare_groups`` frame by the pooled share of comments, highest first."""
     pooled_n = (comparison["citizens_n"] + comparison["staff_n"]).replace(0, np.nan)
     overall = ((comparison["citizens_k"] + comparison["staff_k"]) / pooled_n).fillna(0.0)
     order = comparison.assign(overall_share=overall)
-    order["_canonical"] = order["theme"].map({t: i for i, t in enumerate(THEMES)}).fillna(len(THEMES))
+    rank = {t: i for i, t in enumerate(theme_order(comparison["theme"]))}
+    order["_canonical"] = order["theme"].astype(str).map(rank)
     return order.sort_values(["overall_share", "_canonical"], ascending=[False, True], kind="stable").drop(
         columns="_canonical"
     ).reset_index(drop=True)
@@ -414,7 +466,7 @@ def word_counts(
     counts = frame.groupby("word", observed=True)["count"].sum()
     counts = counts[counts > 0]
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return {word: int(count) for word, count in ordered}
+    return {drawable(word): int(count) for word, count in ordered}
 
 
 def make_wordcloud(counts: dict[str, int], *, max_words: int = 80) -> Any:
@@ -448,7 +500,7 @@ def plot_wordcloud(
     ax = fig.subplots()
     ax.set_axis_off()
     if counts:
-        ax.imshow(make_wordcloud(counts, max_words=max_words).to_array(), interpolation="bilinear")
+        ax.imshow(make_wordcloud(counts, max_words=max_words).to_array(), interpolation="none")
     else:
         ax.text(0.5, 0.5, "描ける語がありません。", ha="center", va="center", transform=ax.transAxes)
     _heading(fig, f"コメントによく出る語（{label}）", years, f"コメント n={n_comments}", survey)
@@ -487,6 +539,26 @@ def cooccurrence(
     return edges.sort_values(["weight", "source", "target"], ascending=[False, True, True]).reset_index(drop=True)
 
 
+def network_layout(graph: nx.Graph, *, per_row: int = 5) -> dict[str, np.ndarray]:
+    """Place the largest component in the main area and smaller ones in rows beneath it."""
+    # One force layout for all components flings the small ones to the corners and
+    # squeezes the big one; laying them out separately keeps every label readable.
+    components = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c))
+    pos: dict[str, np.ndarray] = {}
+    main = graph.subgraph(components[0])
+    start = nx.spring_layout(main, seed=LAYOUT_SEED, weight="weight")
+    pos.update(nx.kamada_kawai_layout(main, pos=start, weight=None, scale=1.0, center=(0, 0)))
+    rest = components[1:]
+    for index, nodes in enumerate(rest):
+        row, col = divmod(index, per_row)
+        in_row = min(per_row, len(rest) - row * per_row)
+        centre = np.array([(col - (in_row - 1) / 2) * 0.6, -1.4 - 0.4 * row])
+        sub = graph.subgraph(nodes)
+        local = nx.kamada_kawai_layout(sub, weight=None, scale=min(0.1 + 0.02 * len(nodes), 0.25), center=centre)
+        pos.update(local)
+    return pos
+
+
 @styled
 def plot_cooccurrence(
     edges: pd.DataFrame,
@@ -517,15 +589,16 @@ def plot_cooccurrence(
         graph.add_node(node)
     for row in top.itertuples(index=False):
         graph.add_edge(row.source, row.target, weight=float(row.weight))
-    pos = nx.spring_layout(graph, seed=LAYOUT_SEED, weight="weight", k=1.2 / np.sqrt(len(graph)))
+    pos = network_layout(graph)
     nodes = list(graph.nodes)
     size = np.array([counts[n] for n in nodes], dtype=float)
-    node_sizes = 250 + 1800 * (size - size.min()) / max(size.max() - size.min(), 1)
+    node_sizes = 200 + 1100 * (size - size.min()) / max(size.max() - size.min(), 1)
     widths = [0.5 + 5 * graph.edges[e]["weight"] for e in graph.edges]
     nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color="#9E9E9E", alpha=0.8)
     nx.draw_networkx_nodes(graph, pos, ax=ax, nodelist=nodes, node_size=node_sizes,
                            node_color="#CFE3F5", edgecolors=ANSWER_COLORS["思う"], linewidths=0.8)
-    nx.draw_networkx_labels(graph, pos, ax=ax, font_family=FONT_NAME, font_size=9, font_color="#1A1A1A")
+    nx.draw_networkx_labels(graph, pos, labels={n: drawable(n) for n in nodes}, ax=ax,
+                            font_family=FONT_NAME, font_size=9, font_color="#1A1A1A")
     ax.margins(0.08)
     fig.supxlabel("円の大きさは語を含むコメント数、線の太さは Jaccard 係数。", x=0.02, ha="left", fontsize=8)
     return fig
@@ -543,10 +616,10 @@ def plot_themes_by_question(
     survey: str = SURVEY,
 ) -> Figure:
     """Draw a heatmap of theme shares (rows) by free-text question (columns)."""
+    themes = theme_order(shares["theme"])
     frame = shares.assign(question=shares["question"].astype(str), theme=shares["theme"].astype(str))
     present = list(dict.fromkeys(frame["question"]))
     columns = [q for q in questions if q in present] + sorted(q for q in present if q not in questions)
-    themes = [t for t in THEMES if t in set(frame["theme"])] + sorted(set(frame["theme"]) - set(THEMES))
     share = frame.pivot_table(index="theme", columns="question", values="share", aggfunc="sum", observed=True)
     share = share.reindex(index=themes, columns=columns).fillna(0.0)
     mentions = frame.pivot_table(index="theme", columns="question", values="n_mentions", aggfunc="sum",
@@ -555,19 +628,22 @@ def plot_themes_by_question(
     fig = _new_figure(figsize=(2.4 + 1.6 * len(columns), 1.8 + 0.42 * len(themes)), layout="constrained")
     ax = fig.subplots()
     vmax = max(float(share.to_numpy().max()) if share.size else 0.0, 0.05)
-    image = ax.imshow(share.to_numpy(), cmap=HEATMAP_CMAP, vmin=0, vmax=vmax, aspect="auto")
-    cmap = image.get_cmap()
+    # Vector cells (not an image) stay sharp in print and need no resampling.
+    mesh = ax.pcolormesh(share.to_numpy(), cmap=HEATMAP_CMAP, vmin=0, vmax=vmax,
+                         edgecolors="white", linewidth=1.0)
+    cmap = mesh.get_cmap()
     for (i, j), value in np.ndenumerate(share.to_numpy()):
         background = mpl.colors.to_hex(cmap(value / vmax))
-        ax.text(j, i, f"{_pct(value)}\n({mentions.iat[i, j]})", ha="center", va="center",
+        ax.text(j + 0.5, i + 0.5, f"{_pct(value)}\n({mentions.iat[i, j]})", ha="center", va="center",
                 fontsize=8, color=_text_color(background))
-    ax.set_xticks(range(len(columns)), [f"{q}\n(n={n[q]})" for q in columns])
-    ax.set_yticks(range(len(themes)), themes)
+    ax.set_xticks(np.arange(len(columns)) + 0.5, [f"{drawable(q)}\n(n={n[q]})" for q in columns])
+    ax.set_yticks(np.arange(len(themes)) + 0.5, themes)
+    ax.invert_yaxis()
     ax.tick_params(length=0)
     ax.xaxis.tick_top()
     for spine in ax.spines.values():
         spine.set_visible(False)
-    bar = fig.colorbar(image, ax=ax, shrink=0.8, format=PercentFormatter(1.0, decimals=0))
+    bar = fig.colorbar(mesh, ax=ax, shrink=0.8, format=PercentFormatter(1.0, decimals=0))
     bar.set_label("テーマに触れたコメントの割合")
     _heading(fig, "設問別にみたテーマ", years, f"コメント n={int(n.sum())}", survey)
     fig.supxlabel("各マスは割合（件数）。n は設問ごとのコメント数。", x=0.02, ha="left", fontsize=8)

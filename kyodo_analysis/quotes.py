@@ -11,7 +11,12 @@ A name is found three ways:
 * the word(s) just before an honorific (さん・様・氏・君・ちゃん…) or a job title
   (課長・係長・センター長・先生…) — janome often cuts unknown kana names apart
   (はなこさん → はな|こさ|ん), so the run is rebuilt from the tokens around the suffix;
-* any other occurrence, in the same comment, of a name already found.
+* a kanji word signed right after a phone number or address (…5432宮下へ);
+* any other occurrence, in the same comment, of a name already found, and a reading
+  written in brackets right after one (佐藤（さとう）).
+
+janome runs once per comment; words whose reading the sentence context may have bent
+(前田まで → 地域) are looked up once more on their own, through a cache.
 
 Roles and organisations before a suffix (企業さん, お客様, 自治会長, 総務課長, 講師の先生)
 are left alone; the word lists live in ``data/privacy.toml``.
@@ -43,9 +48,10 @@ _SEP = r"[\-‐‑‒–—―−ー\s.()]{0,2}"
 _PHONE = re.compile(rf"(?<![0-9])(?:\+81|\(0[0-9]{{1,4}}\)|0[0-9]{{0,4}})(?:{_SEP}[0-9]{{1,4}}){{1,3}}(?![0-9])")
 _PHONE_DIGITS = range(10, 13)
 
-_HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
 _KANA = re.compile(r"^[\u3041-\u309f\u30a1-\u30ffー・]+$")
-_KANA_CHAR = re.compile(r"[\u3041-\u309f\u30a1-\u30ff]")
+_KANJI_ONLY = re.compile(r"^[\u3005\u4e00-\u9fff\uf900-\ufaff]+$")
+_KANJI_CHAR = re.compile(r"[\u3005\u4e00-\u9fff\uf900-\ufaff]")
+_READING = re.compile(r"[(（]\s*[\u3041-\u309f\u30a1-\u30ffー・ 　]+\s*[)）]")
 _NAME_JOINERS = frozenset("・=")
 # A kana name that janome cut into fragments is rarely longer than this.
 _MAX_LOOSE_KANA = 5
@@ -191,10 +197,12 @@ def _strict_name_part(tok: _Tok, personal: bool, rules: PrivacyRules) -> bool:
     if tok.unknown:
         return kind != "数" and any(c.isalpha() for c in tok.surface)
     if kind == "一般":
-        # Before さん a plain noun is a name often enough (東さん, さくらさん; roles are
-        # listed); before a job title it is a section or a role (総務課長, まち|づくり)
-        # unless it reads as a surname on its own (黒田会長).
-        return personal or _is_person_word(tok.surface, with_honorific=True)
+        # A plain kana or one-kanji noun before さん is a name often enough (さくらさん,
+        # 東さん; roles are listed). A longer kanji noun is a role or a body (消防さん,
+        # 総務課長, 自治会長) unless janome reads it as a surname on its own (黒田会長).
+        if personal and (_KANA.match(tok.surface) or len(tok.surface) == 1):
+            return True
+        return _is_person_word(tok.surface)
     if personal and not _KANA.match(tok.surface):
         # 四月一日さん: numerals and counters only make sense as a name here.
         return kind in ("数", "副詞可能") or tok.pos[1:3] == ("接尾", "助数詞")
@@ -251,22 +259,40 @@ def _name_before(norm: str, tokens: Sequence[_Tok], k: int, start: int, end: int
     return start, end
 
 
-_KANJI_ONLY = re.compile(r"^[\u3005\u4e00-\u9fff\uf900-\ufaff]+$")
-
-
-def _split_surname_before(tokens: Sequence[_Tok], k: int) -> tuple[int, int] | None:
-    """Rejoin a kanji surname janome cut into pieces right before token ``k`` (三|好センター長)."""
-    for width in (3, 2):
+def _split_surname_before(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> tuple[int, int] | None:
+    """Find a kanji surname janome misread right before token ``k`` (三|好センター長, 三好/一般)."""
+    for width in (3, 2, 1):
         first = k - width
         if first < 0:
             continue
         pieces = tokens[first:k]
         if any(b.start != a.end for a, b in zip(pieces, pieces[1:])) or pieces[-1].end != tokens[k].start:
             continue
+        if pieces[-1].pos[:2] == ("名詞", "接尾"):
+            break  # 自治会|長さん: the word before is an ending, not a surname
         word = "".join(t.surface for t in pieces)
-        if len(word) <= 4 and _KANJI_ONLY.match(word) and _is_person_word(word, with_honorific=True):
+        if (len(word) <= 4 and _KANJI_ONLY.match(word) and word not in rules.roles
+                and _is_person_word(word, with_honorific=True)):
             return pieces[0].start, pieces[-1].end
     return None
+
+
+def _misread_inflection(tokens: Sequence[_Tok], k: int, suffix_end: int) -> bool:
+    """True if janome read a kana name's tail plus its suffix as one word.
+
+    はる|なさん and しょ|う|たくん became verbs; あや|かさん became a noun (加算). Real words
+    ending in a suffix (たくさん, みなさん) are adverbial nouns or pronouns, and a noun
+    only counts when a kana fragment sticks to its front.
+    """
+    tok = tokens[k]
+    if tok.end != suffix_end or not _KANA.match(tok.surface):
+        return False
+    if tok.pos[0] in ("動詞", "助動詞", "形容詞"):
+        return True
+    previous = tokens[k - 1] if k > 0 else None
+    return (tok.is_noun and tok.pos[1] not in ("副詞可能", "代名詞")
+            and previous is not None and previous.end == tok.start
+            and _loose_fragment(previous, next_to_suffix=False))
 
 
 def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:
@@ -285,17 +311,21 @@ def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> lis
         if k is None:
             continue
         tok = tokens[k]
+        if tok.start == s and tok.end > e and not tok.unknown:
+            continue  # the suffix only begins a longer word: 様子, 氏名, さんま
         if tok.start == s:
             found = _name_before(norm, tokens, k - 1, s, s, personal, False, rules)
-        elif not tok.unknown and (e <= tok.end or tok.is_noun):
+        elif not tok.unknown and not _misread_inflection(tokens, k, e) and (e <= tok.end or tok.is_noun):
             # The suffix is inside an ordinary word (たくさん, 皆さん, 様々, ちゃんと) or
             # starts inside a noun (自治会|長 is not 自治 + 会長).
             continue
+        elif not tok.unknown and _KANJI_CHAR.search(norm[tok.start:s]) and not _is_person_word(norm[tok.start:s]):
+            continue  # a verb cut across the suffix: 許さ|ん is 許さん, not 許 + さん
         else:
             # janome glued the suffix to the name (髙橋様) or cut across it (関さ|ん).
             found = _name_before(norm, tokens, k - 1, tok.start, s, personal, True, rules)
         if found is None and tok.start == s:
-            found = _split_surname_before(tokens, k)
+            found = _split_surname_before(tokens, k, rules)
         if found is None:
             continue
         name = norm[found[0]:found[1]].strip("・=")
@@ -322,11 +352,21 @@ def _followed_by_place(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> b
 
 
 def _reads_as_person(tok: _Tok) -> bool:
-    """True for a 人名 token, or another proper noun whose usual reading is a name."""
-    # Only kanji: a bare kana proper noun (みどりの風, ひかり) is far more often a name of
-    # a group or a place than of a person.
-    return tok.is_person or (tok.pos[1] == "固有名詞" and not _KANA_CHAR.search(tok.surface)
-                             and _is_person_word(tok.surface))
+    """True for a 人名 token, or a kanji word that janome reads as a surname elsewhere.
+
+    In context janome tags many surnames as places, organisations or plain nouns
+    (前田まで, 金子と, 千葉から, 受付で山田に); masking a place that doubles as a surname
+    is the cheaper mistake. Kana words (みどりの風, ひかり), countries and one-kanji
+    plain nouns (森, 林) are left alone.
+    """
+    if tok.is_person:
+        return True
+    if tok.unknown or not _KANJI_ONLY.match(tok.surface):
+        return False
+    if tok.pos[1] == "固有名詞" and tok.pos[3:4] != ("国",):
+        return _is_person_word(tok.surface) or (
+            len(tok.surface) >= 2 and _is_person_word(tok.surface, with_honorific=True))
+    return tok.pos[1] == "一般" and len(tok.surface) >= 2 and _is_person_word(tok.surface)
 
 
 def _tagged_names(tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:
@@ -341,8 +381,17 @@ def _tagged_names(tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int
         while (k + 1 < len(tokens) and _reads_as_person(tokens[k + 1])
                and tokens[k + 1].start == tokens[k].end):
             k += 1
+        # はな|こ: a kana name janome read as a shorter name plus a stray kana.
+        while (k + 1 < len(tokens) and tokens[k + 1].start == tokens[k].end
+               and len(tokens[k + 1].surface) == 1 and _KANA.match(tokens[k + 1].surface)
+               and _KANA.match(tokens[k].surface) and tokens[k + 1].pos[0] in ("名詞", "動詞", "助動詞")
+               and tokens[k + 1].end - tokens[first].start <= _MAX_LOOSE_KANA):
+            k += 1
         run = "".join(t.surface for t in tokens[first:k + 1])
-        if run not in rules.common_words and not _followed_by_place(tokens, k, rules):
+        before = tokens[first - 1] if first > 0 and tokens[first - 1].end == tokens[first].start else None
+        # A role janome split into a name: 八百屋, ケア|マネ.
+        is_role = run in rules.roles or (before is not None and before.surface + run in rules.roles)
+        if not is_role and run not in rules.common_words and not _followed_by_place(tokens, k, rules):
             spans.append((tokens[first].start, tokens[k].end))
         k += 1
     return spans
@@ -365,20 +414,30 @@ def _other_occurrences(norm: str, tokens: Sequence[_Tok], names: Iterable[str],
     return spans
 
 
+def _readings_after(norm: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Find a reading written in brackets right after a name: 佐藤（さとう）."""
+    found = []
+    for _, end in spans:
+        match = _READING.match(norm, end)
+        if match:
+            found.append((match.start() + 1, match.end() - 1))
+    return found
+
+
 def _names_after_contacts(tokens: Sequence[_Tok], contacts: Sequence[tuple[int, int, str]],
                           rules: PrivacyRules) -> list[tuple[int, int]]:
     """Find the name people sign right after a phone number or address (…5432宮下へ)."""
     spans: list[tuple[int, int]] = []
     for _, end, _ in contacts:
         k = next((i for i, t in enumerate(tokens) if t.start >= end), len(tokens))
-        while k < len(tokens) and tokens[k].surface.strip() in ("", "(", "（"):
+        while k < len(tokens) and not tokens[k].surface.strip():
             k += 1
         first = k
-        while (k < len(tokens) and tokens[k].is_noun and tokens[k].surface not in rules.roles
-               and tokens[k].pos[1] not in ("サ変接続", "数", "代名詞", "非自立")
-               and not tokens[k].surface.isascii()):
+        while (k < len(tokens) and tokens[k].is_noun and _KANJI_ONLY.match(tokens[k].surface)
+               and (k == first or tokens[k].start == tokens[k - 1].end)):
             k += 1
-        if k > first:
+        word = "".join(t.surface for t in tokens[first:k])
+        if word and word not in rules.roles and _is_person_word(word, with_honorific=True):
             spans.append((tokens[first].start, tokens[k - 1].end))
     return spans
 
@@ -430,6 +489,7 @@ def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
     masked_names = sorted((n for n in names if not rules.is_allowed(n)), key=lambda n: (-len(n), n))
     spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
     spans += _other_occurrences(norm, tokens, masked_names, rules)
+    spans += _readings_after(norm, spans)
     pieces: list[str] = []
     cursor = 0
     for s, e, mask in _merge(contacts, spans):
@@ -518,7 +578,8 @@ def select_quotes(
     (4) newer fiscal year, then file, sheet and row.
     The same text is quoted once per theme. Citizens and staff are then balanced by
     taking the ranked candidates of each group in turn, starting with the group whose
-    best comment ranks highest. ``allow`` is passed to :func:`mask_personal_data`.
+    best comment ranks highest; comments outside the length range only fill places
+    left empty. ``allow`` is passed to :func:`mask_personal_data`.
     """
     order = _theme_order(tagged)
     tagged = tagged[tagged["themes"].map(lambda v: bool(_tag_tuple(v)))] if "themes" in tagged.columns else tagged.iloc[0:0]
@@ -561,7 +622,12 @@ def select_quotes(
         if candidates.empty:
             continue
         candidates = candidates.sort_values(keys, kind="stable").drop_duplicates("text")
-        chosen = _interleave_groups(candidates, per_theme).copy()
+        readable = candidates[~candidates["_out_of_range"]]
+        chosen = _interleave_groups(readable, per_theme)
+        if len(chosen) < per_theme:  # too few of readable length: fill up with the rest
+            rest = _interleave_groups(candidates[candidates["_out_of_range"]], per_theme - len(chosen))
+            chosen = rest if chosen.empty else pd.concat([chosen, rest]) if not rest.empty else chosen
+        chosen = chosen.copy()
         chosen["theme"] = theme
         chosen["rank"] = range(1, len(chosen) + 1)
         pieces.append(chosen)

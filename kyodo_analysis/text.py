@@ -21,7 +21,8 @@ import sqlite3
 import sys
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -29,10 +30,10 @@ from pathlib import Path
 
 from janome.analyzer import Analyzer
 from janome.charfilter import UnicodeNormalizeCharFilter
-from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter, TokenFilter
 from janome.dic import RAMDictionary, UserDictionary
 from janome.fst import Matcher
 from janome.sysdic import connections
+from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter, TokenFilter
 from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
 
@@ -46,6 +47,7 @@ DEFAULT_CACHE_DIR = Path(".cache") / "kyodo-analysis"
 
 # A raw token as stored in the cache: (surface, part_of_speech, base_form).
 RawToken = tuple[str, str, str]
+R = TypeVar("R")
 
 _SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])")
 _SOFT_BREAK = re.compile(r"(?<=[、，,・ 　])")
@@ -293,6 +295,12 @@ class TokenCache:
             "CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
             " WITHOUT ROWID"
         )
+        # Results derived from tokens (theme tags), keyed by the text key and an id of
+        # whatever produced them (rule file and engine), so re-runs skip matching too.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS derived (producer TEXT NOT NULL, key BLOB NOT NULL,"
+            " value TEXT NOT NULL, PRIMARY KEY (producer, key)) WITHOUT ROWID"
+        )
 
     def key(self, text: str) -> bytes:
         """Return the cache key of ``text`` under this analyzer configuration."""
@@ -311,31 +319,61 @@ class TokenCache:
                 found[key] = pickle.loads(value)
         return found
 
+    def present(self, keys: Sequence[bytes]) -> set[bytes]:
+        """Return which of ``keys`` are stored (without reading their values)."""
+        found: set[bytes] = set()
+        for start in range(0, len(keys), self._BATCH):
+            batch = keys[start:start + self._BATCH]
+            marks = ",".join("?" * len(batch))
+            found.update(k for (k,) in self._db.execute(
+                f"SELECT key FROM tokens WHERE key IN ({marks})", batch))
+        return found
+
     def put_many(self, items: Iterable[tuple[bytes, tuple[RawToken, ...]]]) -> None:
         """Store token tuples in one transaction."""
-        rows = [(k, pickle.dumps(v, protocol=5)) for k, v in items]
+        self.put_blobs([(k, pickle.dumps(v, protocol=5)) for k, v in items])
+
+    def put_blobs(self, rows: Sequence[tuple[bytes, bytes]]) -> None:
+        """Store already pickled token tuples in one transaction."""
         if not rows:
             return
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
 
+    def get_derived(self, producer: str, keys: Sequence[bytes]) -> dict[bytes, str]:
+        """Return stored derived values of ``producer`` for those ``keys`` that have one."""
+        found: dict[bytes, str] = {}
+        for start in range(0, len(keys), self._BATCH):
+            batch = keys[start:start + self._BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT key, value FROM derived WHERE producer = ? AND key IN ({marks})",
+                [producer, *batch])
+            found.update(rows)
+        return found
+
+    def put_derived(self, producer: str, items: Iterable[tuple[bytes, str]]) -> None:
+        """Store derived values of ``producer`` in one transaction."""
+        rows = [(producer, k, v) for k, v in items]
+        if not rows:
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", rows)
+
     def close(self) -> None:
         """Close the database connection."""
         self._db.close()
 
 
-def _open_cache() -> TokenCache | None:
+def open_cache() -> TokenCache | None:
     """Open the default cache, or warn and run without one if it cannot be used."""
     try:
         return TokenCache()
     except (OSError, sqlite3.Error) as exc:
         warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
         return None
-
-
-def _worker_tokens(text: str) -> tuple[RawToken, ...]:
-    return _raw_tokens(text, get_analyzer())
 
 
 def _progress_bar(total: int, progress: bool | None):
@@ -356,6 +394,109 @@ def _progress_bar(total: int, progress: bool | None):
 
 # Below this many new texts, starting worker processes costs more than it saves.
 MIN_TEXTS_PER_PROCESS = 200
+# Texts are looked up, tokenised and written in batches of this size, so memory stays
+# bounded by the batch, not the corpus, when the caller consumes results as they come.
+BATCH = 2000
+
+
+# What worker processes apply to each token tuple; installed by the pool initializer.
+_worker_fn: Callable[[tuple[RawToken, ...]], object] | None = None
+
+
+def _install_worker(fn: Callable[[tuple[RawToken, ...]], object]) -> None:
+    global _worker_fn
+    _worker_fn = fn
+
+
+def _worker_map(text: str) -> tuple[bytes, object]:
+    """Tokenise in a worker and apply the installed function there, next to the tokens."""
+    raw = _raw_tokens(text, get_analyzer())
+    assert _worker_fn is not None
+    return pickle.dumps(raw, protocol=5), _worker_fn(raw)
+
+
+def _identity(raw: tuple[RawToken, ...]) -> tuple[RawToken, ...]:
+    return raw
+
+
+def map_tokenized(
+    texts: Sequence[str],
+    fn: Callable[[tuple[RawToken, ...]], R],
+    *,
+    cache: bool | TokenCache = True,
+    processes: int = 1,
+    progress: bool | None = None,
+) -> Iterator[tuple[str, R]]:
+    """Yield ``(text, fn(tokens))`` for each distinct text in first-seen order.
+
+    Cached texts are read from disk; the others go through janome exactly once and are
+    written back in batches. With ``processes`` > 1, new texts are tokenised in worker
+    processes and ``fn`` runs there too, so the tokens never travel back (``fn`` must be
+    picklable where the platform cannot fork). Memory is bounded by the batch size when
+    the caller consumes results as they come.
+    """
+    unique = list(dict.fromkeys(texts))
+    store: TokenCache | None
+    if isinstance(cache, TokenCache):
+        store = cache
+    else:
+        store = open_cache() if cache else None
+    keys: list[bytes] = [store.key(t) for t in unique] if store is not None else []
+    cached: set[bytes] = store.present(keys) if store is not None else set()
+    missing = [t for t, k in zip(unique, keys) if k not in cached] if store is not None else unique
+    pool = None
+    bar = _progress_bar(len(unique), progress)
+    try:
+        analyzer = get_analyzer()  # loaded before forking so workers inherit it
+        if processes > 1 and len(missing) >= MIN_TEXTS_PER_PROCESS:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+            pool = ctx.Pool(processes, initializer=_install_worker, initargs=(fn,))
+            # imap keeps input order, so output does not depend on scheduling; its feeder
+            # thread keeps the workers busy while this process handles earlier results.
+            fresh: Iterator[tuple[bytes | None, object]] = pool.imap(_worker_map, missing, chunksize=32)
+        else:
+            fresh = ((None, _raw_tokens(t, analyzer)) for t in missing)
+        for start in range(0, len(unique), BATCH):
+            batch = unique[start:start + BATCH]
+            batch_keys = keys[start:start + BATCH]
+            hits = store.get_many([k for k in batch_keys if k in cached]) if store is not None else {}
+            blobs: list[tuple[bytes, bytes]] = []
+            out = []
+            for i, text in enumerate(batch):
+                key = batch_keys[i] if store is not None else None
+                if key is not None and key in hits:
+                    out.append((text, fn(hits[key])))
+                    continue
+                blob, value = next(fresh)
+                if blob is None:  # tokenised here: value is the token tuple
+                    if key is not None:
+                        blobs.append((key, pickle.dumps(value, protocol=5)))
+                    value = fn(value)
+                elif key is not None:
+                    blobs.append((key, blob))
+                out.append((text, value))
+            if store is not None:
+                store.put_blobs(blobs)
+            bar.update(len(batch))
+            yield from out
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+        if store is not None and store is not cache:
+            store.close()
+
+
+def iter_tokenized(
+    texts: Sequence[str],
+    *,
+    cache: bool | TokenCache = True,
+    processes: int = 1,
+    progress: bool | None = None,
+) -> Iterator[tuple[str, tuple[RawToken, ...]]]:
+    """Yield ``(text, tokens)`` for each distinct text in first-seen order (see map_tokenized)."""
+    return map_tokenized(texts, _identity, cache=cache, processes=processes, progress=progress)
 
 
 def tokenize_many(
@@ -366,66 +507,34 @@ def tokenize_many(
     progress: bool | None = None,
 ) -> list[tuple[RawToken, ...]]:
     """Tokenise many texts; each distinct text at most once, reusing the disk cache."""
-    unique = list(dict.fromkeys(texts))
-    store: TokenCache | None
-    if isinstance(cache, TokenCache):
-        store = cache
-    else:
-        store = _open_cache() if cache else None
-    results: dict[str, tuple[RawToken, ...]] = {}
-    keys: dict[str, bytes] = {}
-    if store is not None:
-        keys = {t: store.key(t) for t in unique}
-        hits = store.get_many(list(keys.values()))
-        for text, key in keys.items():
-            if key in hits:
-                results[text] = hits[key]
-    missing = [t for t in unique if t not in results]
-    if missing:
-        fresh = _tokenize_missing(missing, processes, progress)
-        results.update(zip(missing, fresh))
-        if store is not None:
-            store.put_many((keys[t], toks) for t, toks in zip(missing, fresh))
-    if store is not None and store is not cache:
-        store.close()
+    results = dict(iter_tokenized(texts, cache=cache, processes=processes, progress=progress))
     return [results[t] for t in texts]
 
 
-def _tokenize_missing(
-    texts: list[str], processes: int, progress: bool | None
-) -> list[tuple[RawToken, ...]]:
-    """Run janome over ``texts``, in worker processes when that pays off."""
-    analyzer = get_analyzer()  # loaded before forking so workers inherit it
-    out: list[tuple[RawToken, ...]] = []
-    with _progress_bar(len(texts), progress) as bar:
-        if processes > 1 and len(texts) >= MIN_TEXTS_PER_PROCESS:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-            chunk = max(16, min(256, len(texts) // (processes * 8)))
-            with ctx.Pool(processes) as pool:
-                # imap keeps input order, so output does not depend on scheduling.
-                for toks in pool.imap(_worker_tokens, texts, chunksize=chunk):
-                    out.append(toks)
-                    bar.update()
-        else:
-            for text in texts:
-                out.append(_raw_tokens(text, analyzer))
-                bar.update()
-    return out
+# Potential verbs (話せる, 理解し合える) have their own base form in IPADIC; mapping the
+# e-row ending back gives the plain verb a rule is written with.
+_POTENTIAL_ENDINGS = {"せる": "す", "える": "う", "ける": "く", "める": "む", "れる": "る",
+                      "てる": "つ", "べる": "ぶ", "げる": "ぐ", "ねる": "ぬ"}
+_MUTUAL_SUFFIXES = ("し合う", "しあう")
 
 
+@lru_cache(maxsize=65536)
 def forms(raw: RawToken) -> tuple[str, ...]:
     """Return the lower-cased forms a rule word may match: base form, surface, stems."""
     surface, pos, base = raw
-    base_l = base.lower()
-    surface_l = surface.lower()
-    out = [base_l] if base_l == surface_l else [base_l, surface_l]
-    # IPADIC has compound verbs such as 理解し合う/協力し合う; their stem is the topic word.
-    if pos.startswith("動詞"):
-        for suffix in ("し合う", "しあう"):
-            if base_l.endswith(suffix) and len(base_l) > len(suffix):
-                out.append(base_l[: -len(suffix)])
-    return tuple(out)
+    out = [base.lower()]
+    if surface.lower() != out[0]:
+        out.append(surface.lower())
+    if pos.startswith("動詞,自立"):
+        plain = out[0]
+        if len(plain) >= 3 and plain[-2:] in _POTENTIAL_ENDINGS:
+            plain = plain[:-2] + _POTENTIAL_ENDINGS[plain[-2:]]
+            out.append(plain)
+        # IPADIC has compound verbs such as 理解し合う/協力し合う; the stem is the topic word.
+        for suffix in _MUTUAL_SUFFIXES:
+            if plain.endswith(suffix) and len(plain) > len(suffix):
+                out.append(plain[: -len(suffix)])
+    return tuple(dict.fromkeys(out))
 
 
 def word_counts(

@@ -18,15 +18,15 @@ import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from .text import RawToken, forms, get_analyzer, normalize, tokenize_many
+from .text import RawToken, forms, get_analyzer, map_tokenized, normalize, open_cache, tokenize_many
 
 DEFAULT_DISTANCE = 10
 # Tokens that end a sentence, for the [b] (same sentence) option.
@@ -44,21 +44,37 @@ class RuleError(ValueError):
 class Doc:
     """A tokenised comment prepared for matching: forms per token, index, sentence ids."""
 
-    __slots__ = ("forms", "index", "sentence")
+    __slots__ = ("raw", "forms", "formset", "_index", "_sentence")
 
     def __init__(self, raw: Sequence[RawToken]) -> None:
-        self.forms: list[tuple[str, ...]] = []
-        self.index: dict[str, list[int]] = {}
-        self.sentence: list[int] = []
-        sentence = 0
-        for i, token in enumerate(raw):
-            fs = forms(token)
-            self.forms.append(fs)
-            self.sentence.append(sentence)
-            for f in fs:
-                self.index.setdefault(f, []).append(i)
-            if token[0] in _SENTENCE_END_SURFACES or token[1].startswith(_SENTENCE_END_POS):
-                sentence += 1
+        self.raw = raw
+        self.forms: list[tuple[str, ...]] = [forms(token) for token in raw]
+        self.formset: set[str] = set().union(*self.forms)
+        self._index: dict[str, list[int]] | None = None
+        self._sentence: list[int] | None = None
+
+    @property
+    def index(self) -> dict[str, list[int]]:
+        """Return form → token positions (built on first use; most documents never need it)."""
+        if self._index is None:
+            index: dict[str, list[int]] = {}
+            for i, fs in enumerate(self.forms):
+                for f in fs:
+                    index.setdefault(f, []).append(i)
+            self._index = index
+        return self._index
+
+    @property
+    def sentence(self) -> list[int]:
+        """Return the sentence number of each token."""
+        if self._sentence is None:
+            ids, current = [], 0
+            for surface, pos, _ in self.raw:
+                ids.append(current)
+                if surface in _SENTENCE_END_SURFACES or pos.startswith(_SENTENCE_END_POS):
+                    current += 1
+            self._sentence = ids
+        return self._sentence
 
 
 Span = tuple[int, int]  # token positions [start, end)
@@ -74,6 +90,10 @@ class Node:
         """Return whether the expression holds for ``doc``."""
         raise NotImplementedError
 
+    def compile(self) -> Callable[[Doc], bool]:
+        """Return a fast predicate equivalent to ``matches``."""
+        return self.matches
+
     def words(self) -> Iterable["Word"]:
         """Yield the word leaves of the expression."""
         return ()
@@ -81,31 +101,66 @@ class Node:
 
 @dataclass(frozen=True)
 class Word(Node):
-    """One word or phrase: a run of base forms that must appear on consecutive tokens."""
+    """One word or phrase: a run of base forms that must appear on consecutive tokens.
+
+    A multi-token word also matches a run of whole tokens whose surfaces spell it,
+    because janome may cut a phrase differently alone than inside a sentence
+    (「何でも」 is 何/で/も alone but 何/でも in 「何でも相談」).
+    """
 
     text: str
     parts: tuple[str, ...]
+    spelling: str = ""
+
+    @cached_property
+    def firsts(self) -> frozenset[str]:
+        """Return the forms one of which must be in a document for the word to occur."""
+        if len(self.parts) == 1 or not self.spelling:
+            return frozenset(self.parts[:1])
+        prefixes = (self.spelling[:k] for k in range(1, len(self.spelling) + 1))
+        return frozenset((self.parts[0], *prefixes))
 
     def spans(self, doc: Doc) -> list[Span]:
         """Return every place the word occurs in ``doc``."""
-        starts = doc.index.get(self.parts[0])
-        if not starts:
-            return []
         n = len(self.parts)
+        starts = doc.index.get(self.parts[0], ())
         if n == 1:
             return [(i, i + 1) for i in starts]
         doc_forms = doc.forms
         limit = len(doc_forms) - n
-        return [
+        found = {
             (i, i + n) for i in starts
             if i <= limit and all(self.parts[k] in doc_forms[i + k] for k in range(1, n))
-        ]
+        }
+        if self.spelling:
+            found.update(self._spelled(doc))
+        return sorted(found)
+
+    def _spelled(self, doc: Doc) -> Iterable[Span]:
+        target = self.spelling
+        raw = doc.raw
+        for k in range(1, len(target) + 1):
+            for i in doc.index.get(target[:k], ()):
+                acc, j = "", i
+                while j < len(raw) and len(acc) < len(target):
+                    acc += raw[j][0].lower()
+                    j += 1
+                if acc == target:
+                    yield (i, j)
 
     def matches(self, doc: Doc) -> bool:
         """Return whether the word occurs in ``doc``."""
+        if self.firsts.isdisjoint(doc.formset):
+            return False
+        return len(self.parts) == 1 or bool(self.spans(doc))
+
+    def compile(self) -> Callable[[Doc], bool]:
+        """Return a set-membership test for one-token words."""
+        first = self.parts[0]
         if len(self.parts) == 1:
-            return self.parts[0] in doc.index
-        return bool(self.spans(doc))
+            return lambda doc: first in doc.formset
+        firsts = self.firsts
+        return lambda doc: not firsts.isdisjoint(doc.formset) and bool(self.spans(doc))
 
     def words(self) -> Iterable["Word"]:
         """Yield this word."""
@@ -133,6 +188,19 @@ class Near(Node):
     distance: int = DEFAULT_DISTANCE
     same_sentence: bool = False
     ordered: bool = False  # True makes it KH Coder's seq()
+
+    def compile(self) -> Callable[[Doc], bool]:
+        """Return a predicate that rejects on missing words before locating spans."""
+        needed = [frozenset().union(*(w.firsts for w in slot.options)) for slot in self.slots]
+
+        def near(doc: Doc) -> bool:
+            found = doc.formset
+            for n in needed:  # a plain loop: this runs for every slot of every document
+                if n.isdisjoint(found):
+                    return False
+            return self.matches(doc)
+
+        return near
 
     def matches(self, doc: Doc) -> bool:
         """Return whether the slots occur close together (in order for seq)."""
@@ -176,6 +244,18 @@ class And(Node):
         """Return whether all children hold."""
         return all(c.matches(doc) for c in self.children)
 
+    def compile(self) -> Callable[[Doc], bool]:
+        """Return the conjunction of the compiled children."""
+        parts = [c.compile() for c in self.children]
+
+        def all_of(doc: Doc) -> bool:
+            for p in parts:
+                if not p(doc):
+                    return False
+            return True
+
+        return all_of
+
     def words(self) -> Iterable[Word]:
         """Yield the words of all children."""
         for c in self.children:
@@ -192,6 +272,23 @@ class Or(Node):
         """Return whether any child holds."""
         return any(c.matches(doc) for c in self.children)
 
+    def compile(self) -> Callable[[Doc], bool]:
+        """Return one set test for all one-token words, then the other children."""
+        simple = frozenset(c.parts[0] for c in self.children
+                           if isinstance(c, Word) and len(c.parts) == 1)
+        others = [c.compile() for c in self.children
+                  if not (isinstance(c, Word) and len(c.parts) == 1)]
+
+        def any_of(doc: Doc) -> bool:
+            if not simple.isdisjoint(doc.formset):
+                return True
+            for p in others:
+                if p(doc):
+                    return True
+            return False
+
+        return any_of
+
     def words(self) -> Iterable[Word]:
         """Yield the words of all children."""
         for c in self.children:
@@ -207,6 +304,11 @@ class Not(Node):
     def matches(self, doc: Doc) -> bool:
         """Return whether the child fails."""
         return not self.child.matches(doc)
+
+    def compile(self) -> Callable[[Doc], bool]:
+        """Return the negated compiled child."""
+        inner = self.child.compile()
+        return lambda doc: not inner(doc)
 
     def words(self) -> Iterable[Word]:
         """Yield the child's words."""
@@ -246,7 +348,9 @@ def word_parts(text: str) -> tuple[str, ...]:
 
 def make_word(text: str) -> Word:
     """Compile one rule word or ``A+B`` phrase."""
-    return Word(text, word_parts(normalize(text)))
+    parts = word_parts(normalize(text))
+    spelling = normalize(text).replace("+", "").replace(" ", "").lower() if len(parts) > 1 else ""
+    return Word(text, parts, spelling)
 
 
 _TOKEN = re.compile(
@@ -261,15 +365,13 @@ _TOKEN = re.compile(
 
 # KH Coder conditions this reader does not evaluate, with the name used in messages.
 UNSUPPORTED = (
+    (re.compile(r"^<>.*-->"), "外部変数の指定（<>…-->…）"),
+    (re.compile(r"^<>(見出し|heading)", re.IGNORECASE), "見出しの指定"),
     (re.compile(r"-->"), "品詞の指定（-->）"),
     (re.compile(r"->|=>"), "活用形の指定（-> / =>）"),
     (re.compile(r"^'|'$"), "文字列の指定（'…'）"),
-    (re.compile(r"^<>.*-->"), "外部変数の指定（<>…-->…）"),
-    (re.compile(r"^<>(見出し|heading)", re.IGNORECASE), "見出しの指定"),
-    (re.compile(r"^(lw|lc|no)\s*[<>=]", re.IGNORECASE), "文書の長さ・番号の指定"),
-    (re.compile(r"^(lw|lc|no)$", re.IGNORECASE), "文書の長さ・番号の指定"),
-    (re.compile(r"^\d+\s*[<>=]+"), "出現回数の指定"),
-    (re.compile(r"^[<>=]+"), "出現回数・比較の指定"),
+    (re.compile(r"^(lw|lc|no)(\s*[<>=]|$)", re.IGNORECASE), "文書の長さ・番号の指定"),
+    (re.compile(r"^(<=|>=|==|=|<|>)(\d|$)"), "出現回数・比較の指定"),
 )
 
 
@@ -297,9 +399,8 @@ class _Parser:
             if not m or m.end() == pos:
                 raise RuleError(f"{self.where}: 「{text[pos:]}」を読めません")
             pos = m.end()
-            kind = m.lastgroup if m.lastgroup != "slots" and m.lastgroup != "opt" else "near"
-            if m.group("near"):
-                kind = "near"
+            # lastgroup can name a group nested in near(...), so test the outer ones.
+            kind = next(k for k in ("near", "ref", "op", "word") if m.group(k))
             value = m.group(kind).strip()
             if kind == "word":
                 low = value.lower()
@@ -445,10 +546,23 @@ class RuleSet:
         """Return the theme names in order."""
         return tuple(t.name for t in self.themes)
 
+    def __post_init__(self) -> None:
+        compiled = tuple((t.name, t.condition.compile()) for t in self.themes)
+        object.__setattr__(self, "_compiled", compiled)
+
+    def __getstate__(self) -> dict:
+        # Compiled predicates are closures; workers started by spawn rebuild them.
+        return {"themes": self.themes, "source": self.source, "digest": self.digest}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
+
     def tag(self, raw: Sequence[RawToken]) -> tuple[str, ...]:
         """Return the themes whose condition holds for one tokenised comment."""
         doc = Doc(raw)
-        return tuple(t.name for t in self.themes if t.condition.matches(doc))
+        return tuple(name for name, holds in self._compiled if holds(doc))
 
 
 def _combine(any_: list[Node], all_: list[Node], none: list[Node]) -> Node:
@@ -548,15 +662,49 @@ def tag_texts(
 ) -> list[tuple[str, ...]]:
     """Return the themes of each text, in rule-table order."""
     ruleset = _resolve(rules)
-    tokens = tokenize_many(list(texts), cache=cache, processes=processes, progress=progress)
-    memo: dict[tuple[RawToken, ...], tuple[str, ...]] = {}
-    out = []
-    for raw in tokens:
-        tags = memo.get(raw)
-        if tags is None:
-            tags = memo[raw] = ruleset.tag(raw)
-        out.append(tags)
-    return out
+    unique = list(dict.fromkeys(texts))
+    store = open_cache() if cache else None
+    tags: dict[str, tuple[str, ...]] = {}
+    try:
+        producer = _producer_id(ruleset) if store is not None else ""
+        keys = {t: store.key(t) for t in unique} if store is not None else {}
+        if producer:
+            stored = store.get_derived(producer, list(keys.values()))
+            for text, key in keys.items():
+                if key in stored:
+                    tags[text] = tuple(n for n in stored[key].split(_TAG_SEP) if n)
+        todo = [t for t in unique if t not in tags]
+        fresh: list[tuple[bytes, str]] = []
+        # Tokens are consumed as they come and dropped, so memory does not grow with the corpus.
+        for text, found in map_tokenized(todo, ruleset.tag,
+                                         cache=store if store is not None else False,
+                                         processes=processes, progress=progress):
+            tags[text] = found
+            if producer:
+                fresh.append((keys[text], _TAG_SEP.join(found)))
+        if producer:
+            store.put_derived(producer, fresh)
+    finally:
+        if store is not None:
+            store.close()
+    return [tags[t] for t in texts]
+
+
+_TAG_SEP = "\x1f"
+
+
+@lru_cache(maxsize=1)
+def _engine_digest() -> str:
+    """Return an id of the matching code, so a changed engine never reuses old tags."""
+    h = hashlib.sha256()
+    for module in ("themes.py", "text.py", "kh_coder.py"):
+        h.update((resources.files("kyodo_analysis") / module).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _producer_id(ruleset: RuleSet) -> str:
+    """Return the cache id of tags made by ``ruleset``; empty when it has no digest."""
+    return f"themes:{ruleset.digest}:{_engine_digest()}" if ruleset.digest else ""
 
 
 def tag_comments(
@@ -694,13 +842,19 @@ def word_frequencies(
     return out.reset_index(drop=True)
 
 
+_CLUSTER = re.compile(r".[\uFF9E\uFF9F\u3099\u309A\u0300-\u036F]*", re.DOTALL)
+
+
 def _char_map(original: str) -> tuple[str, list[int]] | None:
     """Return the NFKC text and, per NFKC character, its index in ``original``."""
     norm_parts, owners = [], []
-    for i, ch in enumerate(original):
-        n = normalize(ch)
+    # Voicing marks (ｶﾞ, ﾌﾟ) and combining marks merge with the character before them.
+    for m in _CLUSTER.finditer(original):
+        n = normalize(m.group())
         norm_parts.append(n)
-        owners.extend([i] * len(n))
+        owners.extend([m.start()] * len(n))
+        if n and m.end() - m.start() > 1:
+            owners[-1] = m.end() - 1
     norm = "".join(norm_parts)
     return (norm, owners) if norm == normalize(original) else None
 

@@ -324,7 +324,7 @@ def test_heatmap_cells_are_theme_shares_by_question(figures):
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["理由\n(n=11)", "講演\n(n=10)", "ワークショップ\n(n=12)"]
     assert [t.get_text() for t in ax.get_yticklabels()] == list(plots.THEMES)
-    data = ax.images[0].get_array()
+    data = np.asarray(ax.collections[0].get_array()).reshape(len(plots.THEMES), 3)
     expected = shares.pivot(index="theme", columns="question", values="share").loc[
         list(plots.THEMES), ["理由", "講演", "ワークショップ"]]
     assert np.allclose(data, expected.to_numpy())
@@ -347,3 +347,37 @@ def test_save_figure_writes_identical_files_twice(tmp_path, figures, shares_2017
         assert "Software" not in png.info
     assert b"CreationDate" not in first[2].read_bytes()
     assert not re.search(rb"<dc:date>", first[1].read_bytes())
+
+
+def test_many_years_wrap_into_rows(figures):
+    counts = {(y, g): {"思う": 5 + y % 3, "思わない": 2} for y in range(2011, 2017) for g in ("市民", "職員")}
+    fig = figures(plots.plot_intent_by_group_years(intent_shares(respondents(counts)), max_columns=4))
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == [f"{y}年度" for y in range(2011, 2017)]
+    assert shown[4].get_position().y0 < shown[0].get_position().y0  # 2015 starts a second row
+
+
+def test_network_layout_is_fixed_and_keeps_small_components_apart():
+    import networkx as nx
+
+    graph = nx.Graph([("対話", "信頼"), ("信頼", "地域"), ("地域", "対話"), ("地域", "課題"), ("予算", "人手")])
+    first, second = plots.network_layout(graph), plots.network_layout(graph)
+    assert {n: tuple(p) for n, p in first.items()} == {n: tuple(p) for n, p in second.items()}
+    main_lowest = min(first[n][1] for n in ("対話", "信頼", "地域", "課題"))
+    assert max(first["予算"][1], first["人手"][1]) < main_lowest  # the pair sits below the main network
+
+
+def test_words_with_characters_missing_from_the_font_still_draw(figures):
+    docs = [["\U00020BB7田", "対話"], ["\U00020BB7田", "対話"], ["対話", "信頼"], ["対話", "信頼"]]
+    fig = figures(plots.plot_cooccurrence(plots.cooccurrence(docs), years=[2017], n_comments=4))
+    fig.canvas.draw()  # a missing glyph would raise here (see pytestmark)
+    assert "〓田" in {t.get_text() for t in fig.axes[0].texts}
+
+
+def test_custom_theme_tables_keep_their_own_order(figures):
+    names = ["連携", "人材", "広報"]
+    shares = pd.DataFrame({"question": "理由", "theme": pd.Categorical(names, categories=names, ordered=True),
+                           "n_comments": 10, "n_mentions": [1, 2, 3]})
+    shares["share"] = shares["n_mentions"] / shares["n_comments"]
+    fig = figures(plots.plot_themes_by_question(shares, years=[2017]))
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names

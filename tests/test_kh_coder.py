@@ -1,0 +1,84 @@
+"""Tests for reading KH Coder coding-rule files into the shared rule engine."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from kyodo_analysis import text as T
+from kyodo_analysis import themes as TH
+from kyodo_analysis.kh_coder import load_kh_coder, parse_kh_coder, toml_to_kh_coder
+
+LABELLED = Path(__file__).parent / "data" / "theme_labelled.csv"
+
+KH_RULES = """\
+# 協働アンケート用のコーディングルール（KH Coder 形式）
+*お金
+予算 | 資金 | お金
+
+＊話す場
+(話し合い or 対話) and 場
+or near(意見-交換)[3]
+
+*目的の共有
+seq(目的-共有)[b5] | near(目標-共有)
+*お金以外の場
+<>話す場 & !<>お金
+*お互い
+お互い+理解 or 相互理解
+"""
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+
+
+def tag(text: str, rules: TH.RuleSet) -> tuple[str, ...]:
+    return TH.tag_texts([text], rules=rules, cache=False)[0]
+
+
+def test_codes_keep_file_order_and_accept_multiline_conditions():
+    rules = parse_kh_coder(KH_RULES, "r.txt")
+    assert rules.names == ("お金", "話す場", "目的の共有", "お金以外の場", "お互い")
+    assert tag("話し合いの場で意見を交換した", rules) == ("話す場", "お金以外の場")
+    assert tag("予算を話し合いの場で決める", rules) == ("お金", "話す場")
+    assert tag("目的を共有する", rules) == ("目的の共有",)
+    assert tag("目的は大事。共有も", rules) == ()  # [b]: not in the same sentence
+    assert tag("お互い理解する", rules) == ("お互い",)
+    assert tag("立場が違う", rules) == ()
+
+
+def test_same_rules_tag_identically_in_toml_and_kh_coder_form(tmp_path):
+    toml_text = (resources.files("kyodo_analysis") / "data" / "themes.toml").read_text("utf-8")
+    kh_path = tmp_path / "default_rules.txt"
+    kh_path.write_text(toml_to_kh_coder(toml_text), encoding="utf-8")
+    native, kh = TH.load_rules(), TH.load_rules(kh_path)
+    assert kh.names == native.names
+    texts = TH.load_labelled(LABELLED)["text"].tolist()
+    assert TH.tag_texts(texts, rules=kh, cache=False) == TH.tag_texts(texts, rules=native, cache=False)
+
+
+def test_shift_jis_files_are_read(tmp_path):
+    path = tmp_path / "sjis.txt"
+    path.write_bytes("*お金\n予算 or 資金\n".encode("cp932"))
+    assert load_kh_coder(path).names == ("お金",)
+
+
+@pytest.mark.parametrize("body, line, what", [
+    ("*a\n予算\n*b\n予算-->名詞\n", "4行目", "品詞"),
+    ("*a\n買う->未然形\n", "2行目", "活用形"),
+    ("*a\n'多ければ'\n", "2行目", "文字列"),
+    ("*a\n<>性別-->女性\n", "2行目", "外部変数"),
+    ("*a\nlw >= 5\n", "2行目", "長さ"),
+    ("*a\n予算 and\n", "2行目", "途中"),
+    ("予算\n", "1行目", "*コード名"),
+    ("*a\n\n*b\n予算\n", "1行目", "条件がありません"),
+    ("*a\nnear(予算-資金)[z]\n", "2行目", "[z]"),
+])
+def test_unsupported_or_broken_lines_are_named(body, line, what):
+    with pytest.raises(TH.RuleError) as info:
+        parse_kh_coder(body, "r.txt")
+    message = str(info.value)
+    assert "r.txt" in message and line in message and what in message

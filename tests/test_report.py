@@ -1,0 +1,182 @@
+"""The report folder: every file present, identical on a second run, safe tables, atomic."""
+from __future__ import annotations
+
+import csv
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from kyodo_analysis import plots, report
+from workbooks import CANONICAL_HEADER, canonical, write_csv
+
+# Any warning (a missing glyph above all) fails the run, in the workers as well.
+pytestmark = pytest.mark.filterwarnings("error")
+
+# Typed by a respondent; a CSV keeps it as text (in .xlsx openpyxl would store a formula).
+FORMULA = "=評価とふりかえりの機会を毎年設けてほしい。"
+
+
+def rows(year_offset: int) -> list[tuple]:
+    """Twelve respondents: citizens and staff, a blank answer, comments on all three questions."""
+    reasons = [
+        "行政と市民がお互いの立場を理解し合うことが大切だと思った。",
+        "目的を共有して役割分担をすれば、対等な関係で協働できる。",
+        "情報共有の場がもっと必要だと感じた。",
+        "信頼関係を築くには時間がかかるが、対話を続けたい。",
+        "地域の課題を一緒に考える場があるとよい。",
+        "+もう少し具体的な事例を知りたい。",
+    ]
+    lectures = ["対等な関係とは何かがよくわかった。", "山田さんの事例の紹介がわかりやすかった。", None]
+    out = []
+    for i in range(12):
+        group = "市民" if i % 3 else "職員"
+        answer = ("思う", "思う", "どちらとも言えない", "思わない", None)[(i + year_offset) % 5]
+        reason = FORMULA if i == 0 and year_offset else reasons[(i + year_offset) % len(reasons)]
+        out.append((f"{i + 1}", group, "NPO" if group == "市民" else "市民協働課", answer, reason,
+                    lectures[i % len(lectures)]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("raw")
+    return [
+        write_csv(folder / "R&D_2016.csv", [["平成28年度 協働のまちづくりワークショップ"], [], CANONICAL_HEADER, *rows(1)]),
+        canonical(folder / "2017.xlsx", rows(0), title="平成29年度 協働のまちづくりワークショップ"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def built(inputs, tmp_path_factory) -> tuple[report.ReportResult, report.ReportResult]:
+    out = tmp_path_factory.mktemp("out")
+    first = report.build_report(inputs, out / "a")
+    second = report.build_report(inputs, out / "b")
+    return first, second
+
+
+def all_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_writes_every_figure_in_three_formats_and_its_tables(built):
+    result, _ = built
+    names = [f.name for f in result.figures]
+    assert names == [
+        "2016_intent_by_group", "2017_intent_by_group", "2016-2017_intent_by_group_years",
+        "2016-2017_intent_trend", "2016-2017_themes_by_group", "2016-2017_wordcloud_citizens",
+        "2016-2017_wordcloud_staff", "2016-2017_wordcloud_all", "2016-2017_cooccurrence_network",
+        "2016-2017_themes_by_question",
+    ]
+    for fig in result.figures:
+        assert [p.suffix for p in fig.files] == [".png", ".svg", ".pdf"]
+        assert all((result.out_dir / p).stat().st_size > 1000 for p in fig.files)
+        assert fig.tables and all((result.out_dir / p).exists() for p in fig.tables)
+        assert fig.key_numbers
+    tables = {p.name for p in result.tables}
+    assert {"2016-2017_quotes_by_theme.csv", "2016-2017_quotes_by_theme.xlsx"} <= tables
+    assert sorted(all_files(result.out_dir)) == sorted(p.as_posix() for p in result.files)
+
+
+def test_second_run_gives_byte_identical_files(built):
+    first, second = built
+    a, b = all_files(first.out_dir), all_files(second.out_dir)
+    assert a.keys() == b.keys()
+    assert [name for name in a if a[name] != b[name]] == []
+
+
+def test_personal_names_stay_out_of_word_tables_and_quotes(built):
+    result, _ = built
+    for path in result.out_dir.glob("tables/*.csv"):
+        assert "山田" not in path.read_text("utf-8-sig"), path.name
+    words = (result.out_dir / "tables" / "2016-2017_word_frequencies.csv").read_text("utf-8-sig")
+    assert "事例" in words
+
+
+def test_csv_tables_have_bom_and_japanese_headers(built):
+    result, _ = built
+    raw = (result.out_dir / "tables" / "2017_intent_by_group.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    header = raw.decode("utf-8-sig").splitlines()[0].split(",")
+    assert header[:3] == ["年度", "区分", "回答"]
+
+
+def test_comment_text_is_never_a_formula(built):
+    result, _ = built
+    quotes = result.out_dir / "tables" / "2016-2017_quotes_by_theme.xlsx"
+    texts = [c.value for row in load_workbook(quotes).active.iter_rows() for c in row]
+    assert FORMULA in texts  # the comment is quoted, as text
+    for path in result.out_dir.glob("tables/*.xlsx"):
+        for row in load_workbook(path).active.iter_rows():
+            assert all(c.data_type != "f" for c in row), path.name
+    for path in result.out_dir.glob("tables/*.csv"):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for record in csv.reader(handle):
+                assert not [v for v in record if v[:1] in ("=", "+", "@")], path.name
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag == "a":
+            self.links.append(attrs["href"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_index_shows_every_figure_with_relative_links(built):
+    result, _ = built
+    source = result.index.read_text("utf-8")
+    page = _Page()
+    page.feed(source)
+    assert page.images == [f"figures/{f.name}.png" for f in result.figures]
+    local = [h for h in page.links if not h.startswith("#")]
+    assert local and all((result.out_dir / h).is_file() for h in local)
+    text = "".join(page.text)
+    assert '<html lang="ja">' in source
+    assert "R&D_2016.csv" in text and "R&amp;D_2016.csv" in source  # escaped in the markup
+    for fig in result.figures:
+        assert fig.title in text
+    assert "市民: 「思う」" in text
+
+
+def test_timings_cover_each_stage(built):
+    result, _ = built
+    for stage in ("読み込み", "テーマ判定", "語の集計", "表の書き出し", "index.html"):
+        assert result.timings[stage] >= 0
+    assert {f"図: {f.name}" for f in result.figures} <= result.timings.keys()
+
+
+def test_a_failed_run_leaves_the_previous_report_untouched(inputs, tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "index.html").write_text("前回の報告書", encoding="utf-8")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("図が描けない")
+
+    # The first figure fails, so the run stops early.
+    monkeypatch.setattr(plots, "plot_intent_by_group", broken)
+    with pytest.raises(RuntimeError, match="図が描けない"):
+        report.build_report(inputs, out, processes=1)
+    assert (out / "index.html").read_text("utf-8") == "前回の報告書"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+
+
+def test_single_year_skips_the_trend_and_says_so(inputs, tmp_path):
+    result = report.build_report(inputs[1:], tmp_path / "one", formats=("png",), processes=1)
+    names = [f.name for f in result.figures]
+    assert "2017_intent_by_group" in names
+    assert not any("trend" in n or "years" in n for n in names)
+    assert any("推移" in n for n in result.notes)
+    assert "推移の図" in result.index.read_text("utf-8")
