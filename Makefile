@@ -28,6 +28,7 @@ report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表を r
 	$(BIN)/kyodo-analysis validate $(RAW_FILES)
 	$(BIN)/kyodo-analysis process $(RAW_FILES) --out data/processed
 	$(BIN)/kyodo-analysis summary $(RAW_FILES)
+	$(BIN)/kyodo-analysis report $(RAW_FILES) --out reports
 
 processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
 	$(BIN)/kyodo-analysis process $(RAW_FILES) --out data/processed

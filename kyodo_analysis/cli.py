@@ -6,6 +6,7 @@ or the command is misused.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -16,9 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from .intent import intent_counts
-from .io import UnreadableFileError
+from .io import UnreadableFileError, password_scope
 from .normalize import INTENT_ORDER
 from .questionnaire import Survey, load_questionnaires, write_processed
+from .safety import PASSWORD_ENV, Password, UnsafeParserError, require_defused_xml
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 # The order the summary lists answers in, as the published JSON contract says.
@@ -141,6 +143,36 @@ def cmd_process(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write every figure and table of the activity report (nothing is written if the data has problems)."""
+    from .report import build_report
+    from .themes import RuleError, load_rules
+
+    try:
+        rules = load_rules(args.themes)
+    except (RuleError, OSError, UnicodeDecodeError) as error:
+        _say(f"テーマ定義を読めません: {error}", err=True)
+        return EXIT_UNREADABLE
+    survey, code = load_or_report(args.files, args.year)
+    if code != EXIT_OK:
+        _say("データに問題があるため、報告書は書き出していません（前回の報告書はそのまま残っています）。", err=True)
+        return code
+    exclude = () if args.keep_kyodo else ("協働",)
+    try:
+        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude)
+    except ValueError as error:
+        _say(str(error), err=True)
+        return EXIT_UNREADABLE
+    for note in result.notes:
+        if note not in survey.notes:  # the loader's notes were printed already
+            _say(f"メモ: {note}", err=True)
+    formats = sorted({p.suffix.lstrip(".") for f in result.figures for p in f.files})
+    _say(f"報告書を書き出しました: {result.index}",
+         f"  図 {len(result.figures)} 点（{'・'.join(formats)}）: {result.out_dir / 'figures'}",
+         f"  表 {len(result.tables)} ファイル: {result.out_dir / 'tables'}")
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     """Write a blank input workbook with drop-down lists."""
     from .template import write_template
@@ -157,9 +189,47 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_password_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--password`` for password-protected workbooks."""
+    parser.add_argument("--password", metavar="PASSWORD",
+                        help=f"パスワード付きブックのパスワード（環境変数 {PASSWORD_ENV} でも指定できる。"
+                             "どちらもなく端末から実行したときは入力を求める）")
+
+
 def _files_and_year(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="アンケートのファイル（.xlsx または .csv）。複数可")
     parser.add_argument("--year", type=int, metavar="年度", help="年度を西暦で指定する（例: 2017）。ファイルから読み取った年度より優先")
+    add_password_option(parser)
+
+
+class TerminalPasswordPrompt:
+    """Ask for a workbook's password on the terminal without echo, once per file."""
+
+    def __init__(self) -> None:
+        self._given: dict[Path, str | None] = {}
+
+    def __call__(self, path: Path) -> str | None:
+        """Return the password typed for ``path`` (asked only the first time), or None."""
+        key = Path(path).resolve()
+        if key not in self._given:
+            try:
+                self._given[key] = getpass.getpass(f"{Path(path).name} のパスワード（入力は表示されません）: ") or None
+            except EOFError:
+                self._given[key] = None
+        return self._given[key]
+
+
+def password_source(args: argparse.Namespace) -> Password:
+    """The password for this command: --password, else KYODO_PASSWORD, else a prompt on a terminal."""
+    given = getattr(args, "password", None)
+    if given:
+        return given
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    # Only a person at a terminal can answer; a script or pipe gets the plain message instead.
+    if sys.stdin is not None and sys.stdin.isatty():
+        return TerminalPasswordPrompt()
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .themes_cli import add_themes_arguments, run_themes_command
 
     add_themes_arguments(add("themes", run_themes_command, "自由記述のテーマ（相互理解・対等など 10 テーマ）を判定して一覧にする"))
+    report = add("report", cmd_report, "報告書用の図（PNG・SVG・PDF）と表（Excel・CSV）と index.html を書き出す")
+    _files_and_year(report)
+    report.add_argument("--out", default="reports", metavar="DIR", help="書き出し先フォルダ（既定: reports）。丸ごと置き換える")
+    report.add_argument("--themes", metavar="PATH", help="テーマ定義ファイル（TOML または KH Coder のコーディングルール）")
+    report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
     template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
     template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
     template.add_argument("--year", type=int, metavar="年度", help="概要シートに入れておく年度（西暦）")
@@ -201,7 +276,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_UNREADABLE
     try:
-        return args.handler(args)
+        require_defused_xml()
+    except UnsafeParserError as error:
+        _say(str(error), err=True)
+        return EXIT_UNREADABLE
+    try:
+        with password_scope(password_source(args)):
+            return args.handler(args)
     except UnreadableFileError as error:
         _say(f"{error.path.name}: {error.message}", err=True)
         return EXIT_UNREADABLE

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +21,31 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from .safety import (
+    BROKEN_OLE,
+    MAX_CELLS,
+    MAX_ROWS_PER_SHEET,
+    Password,
+    Refused,
+    check_file_size,
+    check_package,
+    content_kind,
+    decrypt_workbook,
+    explain_load_failure,
+    refuse_non_workbook,
+    require_defused_xml,
+)
+
 # A fixed timestamp makes the same content give byte-identical .xlsx files.
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 # openpyxl stamps "modified" with the clock at save time, whatever the workbook says.
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def _atomic_target(path: Path) -> Path:
@@ -31,9 +53,7 @@ def _atomic_target(path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     # mkstemp makes the file private (0600); an output file should get the usual permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    os.chmod(tmp, 0o666 & ~_umask())
     return Path(tmp)
 
 
@@ -82,14 +102,26 @@ class UnreadableFileError(Exception):
         super().__init__(f"{self.path.name}: {message}")
 
 
+Cell = tuple[int, int]  # (1-based row, 0-based column), the way RawSheet.rows is indexed
+
+
 @dataclass
 class RawSheet:
-    """The cell values of one sheet, as typed; ``rows[i][j]`` is row i+1, column j+1."""
+    """The cell values of one sheet, as typed; ``rows[i][j]`` is row i+1, column j+1.
+
+    ``merged`` holds the cells of merged blocks other than the top-left one (their value is
+    copied from it), ``bad_cells`` a Japanese reason for every cell whose value cannot be
+    trusted (a formula never calculated, an error value), ``cleaned`` the cells whose
+    invisible control characters were removed.
+    """
 
     name: str | None  # None for a CSV file, which has no sheets
     rows: list[list[object]]
     hidden: bool = False
     hidden_rows: frozenset[int] = frozenset()
+    merged: frozenset[Cell] = frozenset()
+    bad_cells: dict[Cell, str] = field(default_factory=dict)
+    cleaned: tuple[Cell, ...] = ()
 
 
 @dataclass
@@ -98,6 +130,59 @@ class RawBook:
 
     path: Path
     sheets: list[RawSheet] = field(default_factory=list)
+
+
+# --- passwords -----------------------------------------------------------------
+# The command line sets the password once for the whole command, so that every
+# reader it triggers (also the report's own second pass) can open protected files.
+_PASSWORD: ContextVar[Password] = ContextVar("kyodo_analysis_password", default=None)
+
+
+@contextlib.contextmanager
+def password_scope(password: Password) -> Iterator[None]:
+    """Use ``password`` (text, or a function of the path) for protected workbooks read in the block."""
+    token = _PASSWORD.set(password)
+    try:
+        yield
+    finally:
+        _PASSWORD.reset(token)
+
+
+@contextlib.contextmanager
+def _refusals(path: Path) -> Iterator[None]:
+    """Turn a refusal from the safety checks into UnreadableFileError naming the file."""
+    try:
+        yield
+    except Refused as refusal:
+        raise UnreadableFileError(path, refusal.message) from None
+
+
+# --- cell text -----------------------------------------------------------------
+# Excel writes characters XML cannot hold as _xHHHH_ (and a literal "_x" as _x005F_x);
+# openpyxl leaves them encoded, so "_x000D_" would otherwise show up in comments.
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# Soft line breaks pasted from PowerPoint/Word (vertical tab, form feed, NEL, U+2028/9)
+# become ordinary line breaks; CR LF and lone CR become LF.
+_LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+_SOFT_BREAK = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
+# Other control characters are invisible garbage from copy and paste: removed.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _unescape_excel(match: re.Match[str]) -> str:
+    return chr(int(match[1], 16))
+
+
+def clean_cell_text(text: str, *, excel_escapes: bool = False) -> tuple[str, bool]:
+    """Return a cell's text without control characters, and whether any was removed or replaced."""
+    if excel_escapes and "_x" in text:
+        text = _EXCEL_ESCAPE.sub(_unescape_excel, text)
+    changed = bool(_INVISIBLE.search(text) or _SOFT_BREAK.search(text))
+    if changed:
+        text = _INVISIBLE.sub("", text)
+    if "\r" in text or changed:
+        text = _LINE_BREAK.sub("\n", text)
+    return text, changed
 
 
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
@@ -117,77 +202,192 @@ def decode_csv(path: Path, data: bytes) -> str:
     )
 
 
-def read_csv_sheet(path: Path) -> RawBook:
-    """Read a CSV file into a single sheet without interpreting any value."""
-    data = path.read_bytes()
+def read_csv_sheet(path: Path, data: bytes | None = None) -> RawBook:
+    """Read a CSV file into a single sheet without interpreting any value (control characters removed)."""
+    data = path.read_bytes() if data is None else data
     if not data.strip():
-        raise UnreadableFileError(path, "ファイルが空です。")
+        raise UnreadableFileError(path, "ファイルが空です。回答を入力したファイルか確かめてください。")
+    if content_kind(data) in ("zip", "ole"):
+        raise UnreadableFileError(
+            path, "拡張子は .csv ですが、中身は Excel ブックです。拡張子を .xlsx に直してから指定してください。"
+        )
     text = decode_csv(path, data)
-    rows = [list(row) for row in csv.reader(io_module.StringIO(text, newline=""))]
-    return RawBook(path, [RawSheet(None, [[v if v != "" else None for v in row] for row in rows])])
+    rows: list[list[object]] = []
+    cleaned: list[Cell] = []
+    cells = 0
+    with _refusals(path):
+        reader = csv.reader(io_module.StringIO(text, newline=""))
+        try:
+            for r, row in enumerate(reader, start=1):
+                if r > MAX_ROWS_PER_SHEET:
+                    raise Refused(f"行が多すぎます（上限は {MAX_ROWS_PER_SHEET:,} 行）。"
+                                  "回答のない行を削除するか、ファイルを分けてください。")
+                cells += len(row)
+                if cells > MAX_CELLS:
+                    raise Refused(f"セルが多すぎます（上限は {MAX_CELLS:,} 個）。不要な列や行を削除するか、ファイルを分けてください。")
+                values: list[object] = []
+                for c, value in enumerate(row):
+                    value, changed = clean_cell_text(value)
+                    if changed:
+                        cleaned.append((r, c))
+                    values.append(value if value != "" else None)
+                rows.append(values)
+        except csv.Error as error:
+            raise Refused(
+                f"CSV として読めません（{reader.line_num} 行目: {error}）。Excel で開き「CSV UTF-8」形式で保存し直してください。"
+            ) from error
+    return RawBook(path, [RawSheet(None, rows, cleaned=tuple(cleaned))])
 
 
-def _sheet_grid(ws) -> list[list[object]]:
-    grid = [list(row) for row in ws.iter_rows(values_only=True)]
+def _sheet_grid(ws) -> tuple[list[list[object]], frozenset[Cell], dict[Cell, str], tuple[Cell, ...]]:
+    """Values of a sheet (merged blocks filled, text cleaned), merged cells, error cells, cleaned cells."""
+    grid: list[list[object]] = []
+    errors: dict[Cell, str] = {}
+    cleaned: list[Cell] = []
+    for r, row in enumerate(ws.iter_rows(), start=1):
+        values: list[object] = []
+        for c, cell in enumerate(row):
+            value = cell.value
+            if cell.data_type == "e":
+                errors[(r, c)] = f"「{value}」はエラー値です — 数式か値を直して保存し直してください"
+                value = None
+            elif isinstance(value, str):
+                value, changed = clean_cell_text(value, excel_escapes=True)
+                if changed:
+                    cleaned.append((r, c))
+            values.append(value)
+        grid.append(values)
+    merged: set[Cell] = set()
     # A merged block shows its value in the top-left cell only; a person reads it in every cell.
-    for merged in ws.merged_cells.ranges:
-        value = grid[merged.min_row - 1][merged.min_col - 1] if merged.min_row <= len(grid) else None
-        for r in range(merged.min_row, min(merged.max_row, len(grid)) + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                if c <= len(grid[r - 1]):
+    for block in ws.merged_cells.ranges:
+        if block.min_row > len(grid) or block.min_col > len(grid[block.min_row - 1]):
+            continue
+        value = grid[block.min_row - 1][block.min_col - 1]
+        for r in range(block.min_row, min(block.max_row, len(grid)) + 1):
+            for c in range(block.min_col, min(block.max_col, len(grid[r - 1])) + 1):
+                if (r, c) != (block.min_row, block.min_col):
                     grid[r - 1][c - 1] = value
-    return grid
+                    merged.add((r, c - 1))
+    return grid, frozenset(merged), errors, tuple(cleaned)
 
 
-def read_xlsx_book(path: Path) -> RawBook:
-    """Read every worksheet of an .xlsx workbook (cached formula values, merged cells filled)."""
-    try:
-        workbook = openpyxl.load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files; classify() explains them
-        raise UnreadableFileError(path, classify_failure(path, exc)) from exc
+def uncached_formulas(data: bytes, part: str) -> dict[Cell, str]:
+    """Cells of one worksheet part whose formula has no calculated value saved (never opened in Excel)."""
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    found: dict[Cell, str] = {}
+    row_number, column = 0, 0
+    with zipfile.ZipFile(io_module.BytesIO(data)) as archive, archive.open(part) as stream:
+        for event, element in iterparse(stream, events=("start", "end")):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "row":
+                if event == "start":  # r is optional on rows and cells: then they follow the previous one
+                    row_number = int(element.get("r") or row_number + 1)
+                    column = 0
+                else:
+                    element.clear()
+                continue
+            if tag != "c" or event == "start":
+                continue
+            ref = element.get("r")
+            if ref:
+                row_number, column = coordinate_to_tuple(ref)
+            else:
+                column += 1
+            formula = value = None
+            for child in element:
+                name = child.tag.rsplit("}", 1)[-1]
+                if name == "f":
+                    formula = child
+                elif name == "v":
+                    value = child
+            # An empty <v/> is a saved empty text only when the cell says its result is text.
+            cached = value is not None and (bool(value.text) or element.get("t") == "str")
+            if formula is not None and not cached:
+                shown = f"={formula.text}" if formula.text else "（共有の数式）"
+                found[(row_number, column - 1)] = (
+                    f"数式 {shown} の計算結果がファイルに保存されていません — 空欄とはみなしません。"
+                    "Excel で開いて上書き保存してから、もう一度読み込んでください"
+                )
+            element.clear()
+    return found
+
+
+def read_xlsx_book(path: Path, data: bytes | None = None, *, password: Password = None) -> RawBook:
+    """Read every worksheet of a checked .xlsx workbook (cached formula values, merged cells filled)."""
+    require_defused_xml()
+    data = path.read_bytes() if data is None else data
+    with _refusals(path):
+        kind = content_kind(data)
+        if kind == "ole":
+            data = decrypt_workbook(data, path, password)
+        elif kind != "zip":
+            refuse_non_workbook(kind)
+        package = check_package(data)
+        try:
+            workbook = openpyxl.load_workbook(io_module.BytesIO(data), data_only=True)
+        except Exception as exc:  # openpyxl raises many types for damaged files; explain them
+            raise Refused(explain_load_failure(data, exc)) from exc
+        try:
+            uncached = {title: uncached_formulas(data, part) for title, part in package.formula_sheets().items()}
+        except Exception as exc:  # openpyxl could read it, so this is hardly possible: say it is damaged
+            raise Refused(explain_load_failure(data, exc)) from exc
     sheets = []
     for ws in workbook.worksheets:
         hidden_rows = frozenset(r for r, dim in ws.row_dimensions.items() if dim.hidden)
-        sheets.append(RawSheet(ws.title, _sheet_grid(ws), ws.sheet_state != "visible", hidden_rows))
+        grid, merged, bad, cleaned = _sheet_grid(ws)
+        bad.update(uncached.get(ws.title, {}))
+        sheets.append(RawSheet(ws.title, grid, ws.sheet_state != "visible", hidden_rows, merged, bad, cleaned))
     return RawBook(path, sheets)
-
-
-_OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
 def classify_failure(path: Path, exc: Exception) -> str:
     """Explain in Japanese why a workbook could not be opened, and what to do."""
-    head = path.read_bytes()[:8] if path.exists() else b""
-    if head.startswith(_OLE2_MAGIC):
-        return (
-            "パスワードで保護されたファイルか、古い Excel 形式（.xls）です。"
-            "Excel で開き、パスワードを外して「Excel ブック（.xlsx）」として保存し直してください。"
-        )
-    if not head.startswith(b"PK"):
-        return "Excel ブック（.xlsx）ではありません。中身が別の形式のファイルに .xlsx の名前が付いています。"
-    return (
-        f"Excel ブックとして読めません（壊れているか、途中までしか保存されていません: {type(exc).__name__}）。"
-        "元のファイルを Excel で開けるか確かめ、保存し直してください。"
-    )
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return "ファイルを開けません。パスと読み取りの権限を確かめてください。"
+    kind = content_kind(data) if data else "empty"
+    if kind == "ole":
+        return BROKEN_OLE
+    if kind != "zip":
+        try:
+            refuse_non_workbook(kind)
+        except Refused as refusal:
+            return refusal.message
+    try:
+        check_package(data)
+    except Refused as refusal:
+        return refusal.message
+    return explain_load_failure(data, exc)
 
 
-def read_raw(path: str | os.PathLike[str]) -> RawBook:
-    """Read a questionnaire file (.xlsx or .csv) into raw sheets, or raise UnreadableFileError."""
+def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawBook:
+    """Read a questionnaire file (.xlsx or .csv) into raw sheets, or raise UnreadableFileError.
+
+    ``password`` opens a password-protected workbook (decrypted in memory only); without it,
+    the one set by ``password_scope`` is used.
+    """
     path = Path(path)
     if not path.is_file():
         raise UnreadableFileError(path, "ファイルが見つかりません。パスを確かめてください。")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return read_csv_sheet(path)
-    if suffix in (".xlsx", ".xlsm"):
-        if path.stat().st_size == 0:
-            raise UnreadableFileError(path, "ファイルが空です。")
-        return read_xlsx_book(path)
-    if suffix == ".xls":
+    if suffix not in (".csv", ".xlsx", ".xlsm", ".xls"):
+        raise UnreadableFileError(path, f"対応していない形式です（{path.suffix or '拡張子なし'}）。.xlsx か .csv を指定してください。")
+    try:
+        size = path.stat().st_size
+        with _refusals(path):
+            check_file_size(size)
+        data = path.read_bytes()
+    except OSError as error:
         raise UnreadableFileError(
-            path, "古い Excel 形式（.xls）は読めません。Excel で開き「Excel ブック（.xlsx）」として保存し直してください。"
-        )
-    raise UnreadableFileError(path, f"対応していない形式です（{path.suffix or '拡張子なし'}）。.xlsx か .csv を指定してください。")
+            path, f"ファイルを開けません（{error.strerror}）。読み取りの権限があるか、他のアプリが使っていないか確かめてください。"
+        ) from error
+    if suffix == ".csv":
+        return read_csv_sheet(path, data)
+    # .xls too: an .xlsx renamed .xls is read, a real .xls gets its own message.
+    return read_xlsx_book(path, data, password=password if password is not None else _PASSWORD.get())
 
 
 # --- writing tables -----------------------------------------------------------
@@ -213,6 +413,10 @@ def _csv_value(value: object) -> object:
     return value
 
 
+def _csv_header(name: object) -> str:
+    return str(_csv_value(str(name)))
+
+
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a table as CSV in UTF-8 with BOM (Excel reads Japanese right), atomically."""
     path = Path(path)
@@ -221,6 +425,8 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = safe[column].astype(object).map(_csv_value)
+    # Column names can come from the data (a header text, a theme name): same treatment.
+    safe.columns = [_csv_header(c) for c in safe.columns]
     tmp = _atomic_target(path)
     try:
         safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
@@ -251,12 +457,12 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | os.PathLike[str]) ->
     workbook.remove(workbook.active)
     for name, frame in sheets.items():
         ws = workbook.create_sheet(name)
-        ws.append([str(c) for c in frame.columns])
+        ws.append([clean_text(str(c)) for c in frame.columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for record in frame.itertuples(index=False):
             ws.append([_xlsx_value(v) for v in record])
-        for row in ws.iter_rows(min_row=2):
+        for row in ws.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # openpyxl would store "=…" as a formula otherwise
@@ -271,6 +477,24 @@ def write_table(frame: pd.DataFrame, stem: str | os.PathLike[str], *, sheet: str
 
 
 @contextlib.contextmanager
+def atomic_files(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a staging folder whose files move into ``target`` only if the block succeeds.
+
+    Unlike atomic_directory, files already in ``target`` that the block does not write stay.
+    """
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=target))
+    try:
+        yield staging
+        # Every file is complete before the first one replaces an old one.
+        for path in sorted(staging.iterdir()):
+            os.replace(path, target / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh staging folder that replaces ``target`` only if the block succeeds."""
     target = Path(target)
@@ -281,6 +505,8 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    # mkdtemp makes the folder private (0700); the output folder gets the usual permissions.
+    os.chmod(staging, 0o777 & ~_umask())
     backup = target.with_name(f".{target.name}.old")
     shutil.rmtree(backup, ignore_errors=True)
     if target.exists():

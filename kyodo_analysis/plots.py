@@ -539,13 +539,23 @@ def cooccurrence(
     return edges.sort_values(["weight", "source", "target"], ascending=[False, True, True]).reset_index(drop=True)
 
 
+def _subgraph(graph: nx.Graph, nodes: Sequence[str]) -> nx.Graph:
+    """Copy the part of ``graph`` on ``nodes``, keeping the nodes in the order given."""
+    # graph.subgraph() of a small part iterates a set of the nodes, whose order follows
+    # string hashing (PYTHONHASHSEED): the layout, and so the figure, would change per run.
+    sub = nx.Graph()
+    sub.add_nodes_from(nodes)
+    sub.add_edges_from((u, v, data) for u, v, data in graph.edges(nodes, data=True) if u in sub and v in sub)
+    return sub
+
+
 def network_layout(graph: nx.Graph, *, per_row: int = 5) -> dict[str, np.ndarray]:
     """Place the largest component in the main area and smaller ones in rows beneath it."""
     # One force layout for all components flings the small ones to the corners and
     # squeezes the big one; laying them out separately keeps every label readable.
     components = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c))
     pos: dict[str, np.ndarray] = {}
-    main = graph.subgraph(components[0])
+    main = _subgraph(graph, components[0])
     start = nx.spring_layout(main, seed=LAYOUT_SEED, weight="weight")
     pos.update(nx.kamada_kawai_layout(main, pos=start, weight=None, scale=1.0, center=(0, 0)))
     rest = components[1:]
@@ -553,7 +563,7 @@ def network_layout(graph: nx.Graph, *, per_row: int = 5) -> dict[str, np.ndarray
         row, col = divmod(index, per_row)
         in_row = min(per_row, len(rest) - row * per_row)
         centre = np.array([(col - (in_row - 1) / 2) * 0.6, -1.4 - 0.4 * row])
-        sub = graph.subgraph(nodes)
+        sub = _subgraph(graph, nodes)
         local = nx.kamada_kawai_layout(sub, weight=None, scale=min(0.1 + 0.02 * len(nodes), 0.25), center=centre)
         pos.update(local)
     return pos

@@ -1,6 +1,7 @@
 """Turn raw questionnaire sheets into tidy respondents and comments, listing every problem."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from .io import RawBook, RawSheet, UnreadableFileError, read_raw, write_csv, write_xlsx
+from .io import RawBook, RawSheet, UnreadableFileError, atomic_files, read_raw, write_csv, write_xlsx
 from .normalize import (
     GROUP_ORDER,
     INTENT_ORDER,
@@ -21,6 +22,7 @@ from .normalize import (
     is_blank,
     match_key,
 )
+from .safety import Password
 
 HEADER_SEARCH_ROWS = 20
 OVERVIEW_SHEET = "概要"
@@ -96,6 +98,15 @@ def _cell(row: int, col: int) -> str:
     return f"{get_column_letter(col + 1)}{row}"
 
 
+def _text(value: object) -> str:
+    """A cell value as the text a person sees in Excel (TRUE/FALSE, 123, ISO dates)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    return cell_text(value)
+
+
 def _value(rows: list[list[object]], row: int, col: int) -> object:
     values = rows[row - 1] if row <= len(rows) else []
     return values[col] if col < len(values) else None
@@ -162,8 +173,14 @@ class _SheetReader:
         layout = self.layout
         header_keys = {c: match_key(v) for c, v in layout.headers.items()}
         id_col = layout.column("respondent_id")
+        bad_cells = self.sheet.bad_cells
         for row in range(layout.header_row + 1, len(self.sheet.rows) + 1):
             values = {c: _value(self.sheet.rows, row, c) for c in layout.roles}
+            bad = [c for c in layout.roles if (row, c) in bad_cells]
+            if bad:  # the row is reported, never read with a guessed value
+                for c in bad:
+                    self.problem(_cell(row, c), bad_cells[(row, c)])
+                continue
             if all(is_blank(v) for c, v in values.items() if c != id_col):
                 continue  # blank row, or a pre-numbered row of an unused form
             if all(not is_blank(v) and match_key(v) == header_keys[c] for c, v in values.items()):
@@ -174,7 +191,7 @@ class _SheetReader:
     def read_row(self, row: int, values: dict[int, object]) -> None:
         layout = self.layout
         id_col, aff_col = layout.column("respondent_id"), layout.column("affiliation")
-        respondent_id = None if id_col is None or is_blank(values[id_col]) else cell_text(values[id_col]).strip()
+        respondent_id = None if id_col is None or is_blank(values[id_col]) else _text(values[id_col]).strip()
         if respondent_id is not None:  # a row with other problems still takes up its id
             self.id_cells.append((respondent_id, Problem(self.file, self.sheet.name, _cell(row, id_col), "")))
         before = len(self.problems)
@@ -189,19 +206,20 @@ class _SheetReader:
             "respondent_id": respondent_id,
             "group": group,
             "group_detail": group_detail,
-            "affiliation": None if aff_col is None or is_blank(values[aff_col]) else cell_text(values[aff_col]).strip(),
+            "affiliation": None if aff_col is None or is_blank(values[aff_col]) else _text(values[aff_col]).strip(),
             "intent": intent,
         }
         self.respondents.append(record)
         for col in layout.text_columns():
-            if is_blank(values[col]):
+            # A comment merged over several cells is one comment, counted once (top-left cell).
+            if is_blank(values[col]) or (row, col) in self.sheet.merged:
                 continue
             self.comments.append({
                 "file": self.file, "sheet": record["sheet"], "row": row, "cell": _cell(row, col),
                 "respondent_id": record["respondent_id"], "group": group, "intent": intent,
                 "question": self.vocab.question_label(layout.headers[col]),
                 "header": cell_text(layout.headers[col]).strip(),
-                "text": cell_text(values[col]).strip(),
+                "text": _text(values[col]).strip(),
             })
 
     def read_group(self, row: int, values: dict[int, object]) -> tuple[str | None, str | None]:
@@ -214,15 +232,15 @@ class _SheetReader:
             return None, None
         group = self.vocab.group(value)
         if group is None:
-            self.problem(_cell(row, col), f"「{cell_text(value)}」は区分（{_GROUP_LIST}）にありません")
-        return group, cell_text(value).strip()
+            self.problem(_cell(row, col), f"「{_text(value)}」は区分（{_GROUP_LIST}）にありません")
+        return group, _text(value).strip()
 
     def read_intent(self, row: int, values: dict[int, object]) -> str | None:
         col = self.layout.column("intent")
         if col is not None:
             answer = self.vocab.answer(values[col])
             if answer is None:
-                self.problem(_cell(row, col), f"「{cell_text(values[col])}」は選択肢（{_ANSWER_LIST}）にありません")
+                self.problem(_cell(row, col), f"「{_text(values[col])}」は選択肢（{_ANSWER_LIST}）にありません")
             return answer
         marked = []
         for mark_col, answer in self.layout.marks().items():
@@ -230,11 +248,11 @@ class _SheetReader:
             if is_blank(value):
                 continue
             if not self.vocab.is_mark(value):
-                self.problem(_cell(row, mark_col), f"「{cell_text(value)}」は印として読めません — ○ などの印を 1 つだけ付けてください")
+                self.problem(_cell(row, mark_col), f"「{_text(value)}」は印として読めません — ○ などの印を 1 つだけ付けてください")
                 return None
             marked.append((mark_col, answer, value))
         if len(marked) > 1:
-            cells = "、".join(f"{_cell(row, c)}「{cell_text(v)}」" for c, _, v in marked)
+            cells = "、".join(f"{_cell(row, c)}「{_text(v)}」" for c, _, v in marked)
             self.problem(_cell(row, marked[0][0]), f"印が {len(marked)} か所にあります（{cells}） — 1 つだけにしてください")
             return None
         return marked[0][1] if marked else INTENT_ORDER[-1]
@@ -280,6 +298,8 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
     for sheet in book.sheets:
         label = sheet.name or name
         if match_key(sheet.name or "") == match_key(OVERVIEW_SHEET):
+            problems.extend(_bad_cell_problems(name, sheet, len(sheet.rows)))
+            notes.extend(_cleaned_notes(name, sheet))
             found = _year_in_cells(sheet.rows)
             if found is not None:
                 year_sources.append(found)
@@ -308,6 +328,9 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
                 "区分の列がありません — 見出し「区分」「属性」「立場」「参加区分」のいずれかの列を作るか、"
                 "シート名を「市民」「職員」にしてください"))
             continue
+        header_problems = _bad_cell_problems(name, sheet, layout.header_row)
+        problems.extend(header_problems)
+        notes.extend(_cleaned_notes(name, sheet))
         found = _year_in_cells(sheet.rows[: layout.header_row - 1])
         if found is not None:
             year_sources.append(found)
@@ -315,7 +338,7 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
         reader.read()
         if sheet.hidden_rows:
             notes.append(f"{name}: シート「{label}」の非表示の行も回答として読み込みました。")
-        if not reader.respondents and not reader.problems:
+        if not reader.respondents and not reader.problems and not header_problems:
             problems.append(Problem(name, sheet.name, None, "見出し行の下に回答が 1 件もありません"))
         readers.append(reader)
         problems.extend(reader.problems)
@@ -329,6 +352,23 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
     resp, comm = _frames(respondents, comments)
     id_cells = [_IdCell(fiscal_year, rid, where) for reader in readers for rid, where in reader.id_cells]
     return Survey(resp, comm, problems, notes), id_cells
+
+
+def _bad_cell_problems(name: str, sheet: RawSheet, last_row: int) -> list[Problem]:
+    """Problems for untrustworthy cells (uncalculated formulas, error values) down to ``last_row``."""
+    return [Problem(name, sheet.name, _cell(r, c), message)
+            for (r, c), message in sorted(sheet.bad_cells.items()) if r <= last_row]
+
+
+def _cleaned_notes(name: str, sheet: RawSheet) -> list[str]:
+    """A note naming the cells whose invisible control characters were removed."""
+    if not sheet.cleaned:
+        return []
+    cells = "、".join(_cell(r, c) for r, c in sheet.cleaned[:5])
+    more = f" ほか {len(sheet.cleaned) - 5} セル" if len(sheet.cleaned) > 5 else ""
+    where = f"シート「{sheet.name}」" if sheet.name else "ファイル"
+    return [f"{name}: {where}の {cells}{more} から、目に見えない制御文字を取り除きました"
+            "（縦タブ・改ページは改行にしました）。"]
 
 
 def _fiscal_year(name: str, year: int | None, found: list[int], problems: list[Problem]) -> int | None:
@@ -350,10 +390,14 @@ def _fiscal_year(name: str, year: int | None, found: list[int], problems: list[P
 
 
 def load_questionnaire(
-    path: str | os.PathLike[str], *, year: int | None = None, vocabulary: Vocabulary | None = None
+    path: str | os.PathLike[str],
+    *,
+    year: int | None = None,
+    vocabulary: Vocabulary | None = None,
+    password: Password = None,
 ) -> Survey:
     """Load one questionnaire file; raise UnreadableFileError if it cannot be read at all."""
-    return load_questionnaires([path], year=year, vocabulary=vocabulary)
+    return load_questionnaires([path], year=year, vocabulary=vocabulary, password=password)
 
 
 def load_questionnaires(
@@ -362,17 +406,19 @@ def load_questionnaires(
     year: int | None = None,
     vocabulary: Vocabulary | None = None,
     unreadable: list[UnreadableFileError] | None = None,
+    password: Password = None,
 ) -> Survey:
     """Load several questionnaire files (any years) into one Survey.
 
     A file that cannot be read raises UnreadableFileError, unless a list is passed as
     ``unreadable``: then the error is appended to it and the other files are still loaded.
+    ``password`` (text, or a function of the path) opens password-protected workbooks.
     """
     vocab = vocabulary or default_vocabulary()
     books = []
     for path in paths:
         try:
-            books.append(_read_book(read_raw(path), year, vocab))
+            books.append(_read_book(read_raw(path, password=password), year, vocab))
         except UnreadableFileError as error:
             if unreadable is None:
                 raise
@@ -396,15 +442,20 @@ def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+PROCESSED_FILES = ("respondents.csv", "comments.csv", "questionnaire.xlsx")
+
+
 def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write respondents and comments as CSV (UTF-8 with BOM) and one .xlsx, each file atomically."""
-    out = Path(out_dir)
-    written = [
-        write_csv(survey.respondents, out / "respondents.csv"),
-        write_csv(survey.comments, out / "comments.csv"),
-        write_xlsx({"回答者": survey.respondents, "自由記述": survey.comments}, out / "questionnaire.xlsx"),
-    ]
-    return written
+    """Write respondents and comments as CSV (UTF-8 with BOM) and one .xlsx, all or nothing.
+
+    Other files in ``out_dir`` (such as .gitkeep) are left alone; if writing any table fails,
+    the previous three files stay as they were.
+    """
+    with atomic_files(out_dir) as staging:
+        write_csv(survey.respondents, staging / PROCESSED_FILES[0])
+        write_csv(survey.comments, staging / PROCESSED_FILES[1])
+        write_xlsx({"回答者": survey.respondents, "自由記述": survey.comments}, staging / PROCESSED_FILES[2])
+    return [Path(out_dir) / name for name in PROCESSED_FILES]
 
 
 INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv")

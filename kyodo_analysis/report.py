@@ -29,6 +29,8 @@ from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_sha
 FIGURES = "figures"
 TABLES = "tables"
 INDEX = "index.html"
+# Marks index.html as ours, so only a folder holding an earlier report is ever replaced.
+GENERATOR = "kyodo-analysis"
 # Column names of the tables only this module makes (the rest come from labels.py).
 _EDGE_LABELS = {
     "source": "語1", "target": "語2", "weight": "Jaccard係数", "cooccurrences": "共起したコメント数",
@@ -232,6 +234,7 @@ def render_index(
         '<html lang="ja">',
         '<head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="{GENERATOR}">',
         f"<title>{_e(title)}</title>",
         f"<style>{_STYLE}</style></head>",
         "<body>",
@@ -371,6 +374,7 @@ def build_report(
     """Load questionnaires and write the whole report folder (figures, tables, index.html)."""
     paths = [Path(p) for p in paths]
     out_dir = Path(out_dir)
+    check_replaceable(out_dir)
     watch = Stopwatch(on_stage)
     with watch.stage("読み込み"):
         survey = load_questionnaires(paths, year=year)
@@ -480,6 +484,20 @@ def build_report(
             (root / INDEX).write_text(page, encoding="utf-8")
         figures, tables = out.figures, out.tables
     return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings)
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Refuse an output folder that holds anything but an earlier report (it is replaced whole)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: フォルダではなくファイルです。書き出し先にはフォルダを指定してください。")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    index = out_dir / INDEX
+    if not (index.is_file() and f'name="generator" content="{GENERATOR}"' in index.read_text("utf-8", errors="replace")):
+        raise ValueError(
+            f"{out_dir}: 本ツールの報告書ではないファイルが入っています。書き出し先のフォルダは丸ごと置き換わるため、"
+            "空のフォルダか新しいフォルダ名を --out に指定してください。"
+        )
 
 
 def _with_total(freq: pd.DataFrame) -> pd.DataFrame:

@@ -755,6 +755,28 @@ def theme_shares(
     return long[[*by, "theme", "n_comments", "n_mentions", "share"]]
 
 
+def theme_table(
+    tagged: pd.DataFrame,
+    by: str = "group",
+    *,
+    order: Sequence[str] = (),
+    themes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Return one row per theme with mentions and share for each ``by`` value, labelled with its n."""
+    shares = theme_shares(tagged, by=(by,), themes=themes)
+    present = list(dict.fromkeys(shares[by].astype(str)))
+    values = [v for v in order if v in present] + [v for v in present if v not in order]
+    columns: dict[tuple[str, str], pd.Series] = {}
+    for value in values:
+        part = shares[shares[by].astype(str) == value].set_index("theme")
+        label = f"{value}（n={int(part['n_comments'].iloc[0])}）"
+        columns[(label, "n_mentions")] = part["n_mentions"]
+        columns[(label, "share")] = part["share"]
+    out = pd.DataFrame(columns)
+    out.index.name = "theme"
+    return out
+
+
 CITIZENS = "市民"
 STAFF = "職員"
 

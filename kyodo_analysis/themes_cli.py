@@ -33,6 +33,9 @@ def add_themes_arguments(parser: argparse.ArgumentParser) -> None:
                         help="形態素解析に使うプロセス数（既定: 1）。件数が多いときに速くなる")
     parser.add_argument("--evaluate", metavar="LABELLED.csv",
                         help="正解付きの CSV（text と themes 列）でテーマ判定の精度を表示する")
+    from .cli import add_password_option  # cli imports this module only inside build_parser
+
+    add_password_option(parser)
 
 
 def _err(message: str) -> None:
@@ -131,14 +134,3 @@ def run_themes_command(args: argparse.Namespace) -> int:
     _print_records(records, args.format)
     return EXIT_OK
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the subcommand on its own (for testing before the main CLI wires it)."""
-    parser = argparse.ArgumentParser(prog="kyodo-analysis themes",
-                                     description="自由記述にテーマを付ける")
-    add_themes_arguments(parser)
-    return run_themes_command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

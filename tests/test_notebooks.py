@@ -1,4 +1,5 @@
 """nbval guards the committed notebook numbers: a changed answer in the raw data must fail it."""
+import json
 import re
 import shutil
 import subprocess
@@ -11,6 +12,16 @@ from openpyxl import load_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+EXPECTED = ["01-load-and-validate.ipynb", "02-collaboration-intent.ipynb",
+            "03-free-text-themes.ipynb", "04-report-export.ipynb"]
+# Absolute paths (POSIX, Windows drives and UNC shares) and this machine's own folders.
+LEAK = re.compile("|".join([
+    r"/(?:work|home|root|tmp|Users|private|var/folders)/", r"\b[A-Za-z]:[\\/]", r"\\\\[A-Za-z0-9_.-]+\\",
+    r"\\Users\\",
+    *(re.escape(str(folder)) for folder in (ROOT, Path.home()) if len(folder.parts) > 1),
+]))
+MEMORY_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,}")
+TIMESTAMP = re.compile(r"\b20\d\d-\d\d-\d\d[ T]\d\d:\d\d")
 
 
 def _copy_project(tmp_path: Path) -> Path:
@@ -49,15 +60,39 @@ def test_nbval_passes_on_the_data_and_fails_when_one_answer_changes(tmp_path):
     assert "-      <td>18</td>" in report and "+      <td>19</td>" in report
 
 
+def _output_texts(notebook: nbformat.NotebookNode) -> list[str]:
+    """Every text an output shows (streams, text/plain, HTML…), leaving out base64 images."""
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                texts.append(output.text)
+            for mime, value in output.get("data", {}).items():
+                if not mime.startswith("image/"):
+                    texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return texts
+
+
+def test_all_four_notebooks_are_there():
+    assert [p.name for p in NOTEBOOKS] == EXPECTED
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebooks_are_committed_executed_and_portable(path):
     notebook = nbformat.read(path, as_version=4)
-    first_code = next(c for c in notebook.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
+    assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# ")
     code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    for name in ("FISCAL_YEAR", "RAW_DIR"):
+        assert re.search(rf"^{name} = ", code[0].source, re.MULTILINE), name
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
-    text = path.read_text("utf-8")
-    for leak in ("/work/", "/home/", "/root/", "/tmp/", "\\\\Users\\\\"):
-        assert leak not in text
-    assert path.stat().st_size < 2_000_000
     assert all(o.output_type != "error" for c in code for o in c.outputs)
+    texts = _output_texts(notebook)
+    assert texts, "保存された出力がありません。tools/execute_notebooks.py で実行してから保存してください"
+    # Base64 images are left out: by chance they can contain a string such as "/tmp/".
+    for text in texts + [c.source for c in notebook.cells] + [json.dumps(notebook.metadata)]:
+        found = LEAK.search(text)
+        assert not found, f"絶対パスが含まれています: {found.group()}"
+    for text in texts:
+        assert not MEMORY_ADDRESS.search(text) and not TIMESTAMP.search(text), text[:200]
+    assert path.stat().st_size < 2_000_000

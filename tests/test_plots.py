@@ -367,6 +367,27 @@ def test_network_layout_is_fixed_and_keeps_small_components_apart():
     assert max(first["予算"][1], first["人手"][1]) < main_lowest  # the pair sits below the main network
 
 
+def test_network_layout_does_not_depend_on_string_hashing():
+    # Each run of the report (and each notebook kernel) gets its own PYTHONHASHSEED.
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import networkx as nx\n"
+        "from kyodo_analysis.plots import network_layout\n"
+        "g = nx.Graph([('対話', '信頼'), ('信頼', '地域'), ('地域', '課題'), ('予算', '人手'),"
+        " ('人手', '時間'), ('時間', '資金'), ('言葉', '住民'), ('住民', '合わせる')])\n"
+        "print(sorted((n, p.round(6).tolist()) for n, p in network_layout(g).items()))\n"
+    )
+    runs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(runs) == 1
+
+
 def test_words_with_characters_missing_from_the_font_still_draw(figures):
     docs = [["\U00020BB7田", "対話"], ["\U00020BB7田", "対話"], ["対話", "信頼"], ["対話", "信頼"]]
     fig = figures(plots.plot_cooccurrence(plots.cooccurrence(docs), years=[2017], n_comments=4))

@@ -160,7 +160,8 @@ def test_timings_cover_each_stage(built):
 def test_a_failed_run_leaves_the_previous_report_untouched(inputs, tmp_path, monkeypatch):
     out = tmp_path / "reports"
     out.mkdir()
-    (out / "index.html").write_text("前回の報告書", encoding="utf-8")
+    previous = f'<meta name="generator" content="{report.GENERATOR}">前回の報告書'
+    (out / "index.html").write_text(previous, encoding="utf-8")
 
     def broken(*args, **kwargs):
         raise RuntimeError("図が描けない")
@@ -169,7 +170,7 @@ def test_a_failed_run_leaves_the_previous_report_untouched(inputs, tmp_path, mon
     monkeypatch.setattr(plots, "plot_intent_by_group", broken)
     with pytest.raises(RuntimeError, match="図が描けない"):
         report.build_report(inputs, out, processes=1)
-    assert (out / "index.html").read_text("utf-8") == "前回の報告書"
+    assert (out / "index.html").read_text("utf-8") == previous
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
 
 
@@ -180,3 +181,59 @@ def test_single_year_skips_the_trend_and_says_so(inputs, tmp_path):
     assert not any("trend" in n or "years" in n for n in names)
     assert any("推移" in n for n in result.notes)
     assert "推移の図" in result.index.read_text("utf-8")
+
+
+def test_a_folder_that_is_not_a_report_is_never_replaced(inputs, tmp_path):
+    out = tmp_path / "documents"
+    out.mkdir()
+    (out / "memo.txt").write_text("大事なメモ", encoding="utf-8")
+    with pytest.raises(ValueError, match="本ツールの報告書ではないファイル"):
+        report.build_report(inputs, out, processes=1)
+    assert [p.name for p in out.iterdir()] == ["memo.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents"]
+
+
+def test_report_command_writes_the_folder_and_replaces_its_own_report(inputs, tmp_path, capsys):
+    from kyodo_analysis.cli import main
+
+    out = tmp_path / "reports"
+    assert main(["report", *map(str, inputs), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "報告書を書き出しました" in said and "図 10 点（pdf・png・svg）" in said
+    first = all_files(out)
+    assert "figures/2017_intent_by_group.pdf" in first and "tables/2016-2017_quotes_by_theme.xlsx" in first
+    assert main(["report", *map(str, inputs), "--out", str(out)]) == 0
+    assert all_files(out) == first
+
+
+def test_report_command_keeps_kyodo_only_when_asked(inputs, tmp_path):
+    from kyodo_analysis.cli import main
+
+    def words(folder: Path) -> set[str]:
+        with open(folder / "tables" / "2016-2017_word_frequencies.csv", encoding="utf-8-sig") as f:
+            return {row["語"] for row in csv.DictReader(f)}
+
+    assert main(["report", *map(str, inputs), "--out", str(tmp_path / "a")]) == 0
+    assert main(["report", *map(str, inputs), "--out", str(tmp_path / "b"), "--keep-kyodo"]) == 0
+    assert "協働" not in words(tmp_path / "a")
+    assert "協働" in words(tmp_path / "b")
+
+
+def test_report_command_writes_nothing_when_the_data_has_problems(inputs, tmp_path, capsys):
+    from kyodo_analysis.cli import main
+
+    bad = canonical(tmp_path / "2018.xlsx", [("1", "市民", "NPO", "たぶん", "理由", None)])
+    out = tmp_path / "reports"
+    assert main(["report", str(bad), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "2018.xlsx" in err and "たぶん" in err and "報告書は書き出していません" in err
+    assert not out.exists()
+
+
+def test_report_command_refuses_a_foreign_folder_with_exit_2(inputs, tmp_path, capsys):
+    from kyodo_analysis.cli import main
+
+    (tmp_path / "memo.txt").write_text("x", encoding="utf-8")
+    assert main(["report", *map(str, inputs), "--out", str(tmp_path)]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert (tmp_path / "memo.txt").read_text("utf-8") == "x"
