@@ -19,7 +19,7 @@ import pandas as pd
 from .intent import intent_counts
 from .io import UnreadableFileError, password_scope
 from .normalize import INTENT_ORDER
-from .questionnaire import Survey, load_questionnaires, write_processed
+from .questionnaire import Survey, expand_inputs, load_questionnaires, write_processed
 from .safety import PASSWORD_ENV, Password, UnsafeParserError, require_defused_xml
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -39,11 +39,19 @@ _ARGPARSE_MESSAGES = (
 )
 
 
+class _JapaneseHelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout with the usage line headed in Japanese."""
+
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:  # type: ignore[override]
+        super().add_usage(usage, actions, groups, "使い方: " if prefix is None else prefix)
+
+
 class JapaneseArgumentParser(argparse.ArgumentParser):
     """argparse with Japanese section titles and a Japanese usage error (exit 2)."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("add_help", False)
+        kwargs.setdefault("formatter_class", _JapaneseHelpFormatter)
         super().__init__(*args, **kwargs)
         self._positionals.title = "引数"
         self._optionals.title = "オプション"
@@ -92,7 +100,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     survey, code = load_or_report(args.files, args.year, to_stdout=True)
     if code == EXIT_OK:
         _say(*_describe_counts(survey))
-    else:
+    elif survey.problems:
         _say(f"問題が {len(survey.problems)} 件見つかりました。上の一覧のセルを直してから、もう一度実行してください。", err=True)
     return code
 
@@ -197,7 +205,7 @@ def add_password_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _files_and_year(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="アンケートのファイル（.xlsx または .csv）。複数可")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="アンケートのファイル（.xlsx または .csv）かフォルダ。複数可。フォルダなら中の全ファイル（本番のファイルがあれば同梱サンプル sample_* は除く）")
     parser.add_argument("--year", type=int, metavar="年度", help="年度を西暦で指定する（例: 2017）。ファイルから読み取った年度より優先")
     add_password_option(parser)
 
@@ -281,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
     try:
+        if getattr(args, "files", None):
+            args.files, notes = expand_inputs(args.files)
+            for note in notes:
+                _say(f"メモ: {note}", err=True)
         with password_scope(password_source(args)):
             return args.handler(args)
     except UnreadableFileError as error:

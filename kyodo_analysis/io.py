@@ -25,6 +25,7 @@ from .safety import (
     BROKEN_OLE,
     MAX_CELLS,
     MAX_ROWS_PER_SHEET,
+    MAX_USED_AREA,
     Password,
     Refused,
     check_file_size,
@@ -34,6 +35,7 @@ from .safety import (
     explain_load_failure,
     refuse_non_workbook,
     require_defused_xml,
+    used_area_message,
 )
 
 # A fixed timestamp makes the same content give byte-identical .xlsx files.
@@ -215,10 +217,13 @@ def read_csv_sheet(path: Path, data: bytes | None = None) -> RawBook:
     rows: list[list[object]] = []
     cleaned: list[Cell] = []
     cells = 0
+    record_line = 1  # the line the record being read starts on
     with _refusals(path):
-        reader = csv.reader(io_module.StringIO(text, newline=""))
+        # strict: a download cut inside a quoted value must not pass as a complete file.
+        reader = csv.reader(io_module.StringIO(text, newline=""), strict=True)
         try:
             for r, row in enumerate(reader, start=1):
+                record_line = reader.line_num + 1
                 if r > MAX_ROWS_PER_SHEET:
                     raise Refused(f"行が多すぎます（上限は {MAX_ROWS_PER_SHEET:,} 行）。"
                                   "回答のない行を削除するか、ファイルを分けてください。")
@@ -233,38 +238,71 @@ def read_csv_sheet(path: Path, data: bytes | None = None) -> RawBook:
                     values.append(value if value != "" else None)
                 rows.append(values)
         except csv.Error as error:
+            if str(error) == "unexpected end of data":
+                raise Refused(
+                    f"ファイルが途中で切れているようです（{record_line} 行目の「\"」で囲まれた値が閉じられないまま、"
+                    "ファイルが終わっています）。ダウンロードや保存が途中で止まった可能性があります。"
+                    "元のファイルをもう一度ダウンロードするか、Excel で開き「CSV UTF-8」形式で保存し直してください。"
+                ) from error
             raise Refused(
                 f"CSV として読めません（{reader.line_num} 行目: {error}）。Excel で開き「CSV UTF-8」形式で保存し直してください。"
             ) from error
     return RawBook(path, [RawSheet(None, rows, cleaned=tuple(cleaned))])
 
 
-def _sheet_grid(ws) -> tuple[list[list[object]], frozenset[Cell], dict[Cell, str], tuple[Cell, ...]]:
-    """Values of a sheet (merged blocks filled, text cleaned), merged cells, error cells, cleaned cells."""
-    grid: list[list[object]] = []
+def _used_extent(ws) -> tuple[int, int, str]:
+    """Rows and columns from A1 to the farthest cell holding a value (merged blocks included), and where that is.
+
+    Cells that only carry a style (Excel writes them for formatted ranges) hold nothing to read
+    and are left out, so formatting does not make the grid larger.
+    """
+    from openpyxl.utils import get_column_letter
+
+    cells = ws._cells
+    bottom = right = (1, 1)
+    for (r, c), cell in cells.items():
+        if cell.value is not None:
+            bottom = max(bottom, (r, c))
+            right = max(right, (c, r))
+    rows, columns = bottom[0], right[0]
+    far = [f"{get_column_letter(bottom[1])}{bottom[0]}", f"{get_column_letter(right[0])}{right[1]}"]
+    for block in ws.merged_cells.ranges:
+        anchor = cells.get((block.min_row, block.min_col))
+        if anchor is not None and anchor.value is not None and (block.max_row > rows or block.max_col > columns):
+            rows, columns = max(rows, block.max_row), max(columns, block.max_col)
+            far.append(f"結合セル {block.coord}")
+    return rows, columns, "・".join(dict.fromkeys(far))
+
+
+def _sheet_grid(ws, rows: int, columns: int) -> tuple[list[list[object]], frozenset[Cell], dict[Cell, str], tuple[Cell, ...]]:
+    """Values of a sheet (merged blocks filled, text cleaned), merged cells, error cells, cleaned cells.
+
+    Only the cells openpyxl holds are visited: ws.iter_rows() would create a cell object for
+    every empty position of the rectangle, which is what a few far-away cells turn into gigabytes.
+    """
+    grid: list[list[object]] = [[None] * columns for _ in range(rows)]
     errors: dict[Cell, str] = {}
     cleaned: list[Cell] = []
-    for r, row in enumerate(ws.iter_rows(), start=1):
-        values: list[object] = []
-        for c, cell in enumerate(row):
-            value = cell.value
-            if cell.data_type == "e":
-                errors[(r, c)] = f"「{value}」はエラー値です — 数式か値を直して保存し直してください"
-                value = None
-            elif isinstance(value, str):
-                value, changed = clean_cell_text(value, excel_escapes=True)
-                if changed:
-                    cleaned.append((r, c))
-            values.append(value)
-        grid.append(values)
+    for (r, c), cell in sorted(ws._cells.items()):
+        value = cell.value
+        if value is None or r > rows or c > columns:
+            continue
+        if cell.data_type == "e":
+            errors[(r, c - 1)] = f"「{value}」はエラー値です — 数式か値を直して保存し直してください"
+            value = None
+        elif isinstance(value, str):
+            value, changed = clean_cell_text(value, excel_escapes=True)
+            if changed:
+                cleaned.append((r, c - 1))
+        grid[r - 1][c - 1] = value
     merged: set[Cell] = set()
     # A merged block shows its value in the top-left cell only; a person reads it in every cell.
     for block in ws.merged_cells.ranges:
-        if block.min_row > len(grid) or block.min_col > len(grid[block.min_row - 1]):
+        if block.min_row > rows or block.min_col > columns:
             continue
         value = grid[block.min_row - 1][block.min_col - 1]
-        for r in range(block.min_row, min(block.max_row, len(grid)) + 1):
-            for c in range(block.min_col, min(block.max_col, len(grid[r - 1])) + 1):
+        for r in range(block.min_row, min(block.max_row, rows) + 1):
+            for c in range(block.min_col, min(block.max_col, columns) + 1):
                 if (r, c) != (block.min_row, block.min_col):
                     grid[r - 1][c - 1] = value
                     merged.add((r, c - 1))
@@ -333,10 +371,16 @@ def read_xlsx_book(path: Path, data: bytes | None = None, *, password: Password 
             uncached = {title: uncached_formulas(data, part) for title, part in package.formula_sheets().items()}
         except Exception as exc:  # openpyxl could read it, so this is hardly possible: say it is damaged
             raise Refused(explain_load_failure(data, exc)) from exc
+        # openpyxl held only the cells in the file; the grids below cost one slot per position.
+        extents = [_used_extent(ws) for ws in workbook.worksheets]
+        total = sum(rows * columns for rows, columns, _ in extents)
+        if total > MAX_USED_AREA:
+            (rows, columns, far), ws = max(zip(extents, workbook.worksheets), key=lambda pair: pair[0][0] * pair[0][1])
+            raise Refused(used_area_message(ws.title, rows, columns, total, far))
     sheets = []
-    for ws in workbook.worksheets:
+    for ws, (rows, columns, _) in zip(workbook.worksheets, extents):
         hidden_rows = frozenset(r for r, dim in ws.row_dimensions.items() if dim.hidden)
-        grid, merged, bad, cleaned = _sheet_grid(ws)
+        grid, merged, bad, cleaned = _sheet_grid(ws, rows, columns)
         bad.update(uncached.get(ws.title, {}))
         sheets.append(RawSheet(ws.title, grid, ws.sheet_state != "visible", hidden_rows, merged, bad, cleaned))
     return RawBook(path, sheets)
@@ -373,7 +417,7 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
     if not path.is_file():
         raise UnreadableFileError(path, "ファイルが見つかりません。パスを確かめてください。")
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".xlsm", ".xls"):
+    if suffix not in (".csv", ".xlsx", ".xlsm", ".xls", ".xlsb"):
         raise UnreadableFileError(path, f"対応していない形式です（{path.suffix or '拡張子なし'}）。.xlsx か .csv を指定してください。")
     try:
         size = path.stat().st_size
@@ -386,7 +430,7 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
         ) from error
     if suffix == ".csv":
         return read_csv_sheet(path, data)
-    # .xls too: an .xlsx renamed .xls is read, a real .xls gets its own message.
+    # .xls and .xlsb too: an .xlsx renamed is read, a real .xls or .xlsb gets its own advice.
     return read_xlsx_book(path, data, password=password if password is not None else _PASSWORD.get())
 
 
@@ -406,7 +450,8 @@ def clean_text(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
-def _csv_value(value: object) -> object:
+def spreadsheet_text(value: object) -> object:
+    """Make a value safe for a CSV cell: illegal control characters removed, formula-like text prefixed with '."""
     if isinstance(value, str):
         value = clean_text(value)
         return "'" + value if is_formula_like(value) else value
@@ -414,7 +459,7 @@ def _csv_value(value: object) -> object:
 
 
 def _csv_header(name: object) -> str:
-    return str(_csv_value(str(name)))
+    return str(spreadsheet_text(str(name)))
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -424,7 +469,7 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     safe = frame.copy()
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
-            safe[column] = safe[column].astype(object).map(_csv_value)
+            safe[column] = safe[column].astype(object).map(spreadsheet_text)
     # Column names can come from the data (a header text, a theme name): same treatment.
     safe.columns = [_csv_header(c) for c in safe.columns]
     tmp = _atomic_target(path)

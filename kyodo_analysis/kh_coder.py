@@ -2,17 +2,19 @@
 
 Supported subset: ``*コード名`` lines, words (base forms), ``A+B`` phrases,
 ``and``/``or``/``not`` and ``&``/``|``/``!``, parentheses, ``near(A-B)`` and
-``seq(A-B)`` with an optional ``[N]``/``[bN]``/``[dN]``, ``<>コード名`` references,
-and ``#`` comment lines. Anything else stops with a message naming the line.
+``seq(A-B)`` with an optional ``[N]``/``[bN]``/``[dN]``, references to an earlier code
+(KH Coder's ``<*コード名>``, and ``<>コード名`` as in the TOML format), and ``#`` comment
+lines. Anything else stops with a message naming the line.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from .text import normalize
-from .themes import Node, RuleError, RuleSet, Theme, _check_supported, parse_expression
+from .themes import Node, RuleError, RuleSet, Theme, check_words, parse_expression
 
 
 def parse_kh_coder(text: str, source: str = "") -> RuleSet:
@@ -49,12 +51,12 @@ def parse_kh_coder(text: str, source: str = "") -> RuleSet:
             continue
         if current is None:
             raise RuleError(f"{where} {number}行目: 「*コード名」の行より前に条件があります")
-        # A line that looks complete is parsed alone first, so an error names that line;
-        # the code's whole condition (all its lines) is parsed when the code ends.
-        for word in stripped.split():
-            _check_supported(word, f"{where} {number}行目")
+        # Each line is checked (or, if it looks complete, parsed) alone first, so an error
+        # names that line; the code's whole condition is parsed when the code ends.
         if _balanced(stripped):
             parse_expression(stripped, where=f"{where} {number}行目", codes=codes)
+        else:
+            check_words(stripped, where=f"{where} {number}行目", codes=codes)
         current[2].append((number, stripped))
     finish()
     if not themes:
@@ -92,11 +94,15 @@ def load_kh_coder(path: str | os.PathLike[str]) -> RuleSet:
     return parse_kh_coder(text, p.name)
 
 
+_NATIVE_REFERENCE = re.compile(r"<>([^\s()&|!]+)")
+
+
 def toml_to_kh_coder(text: str) -> str:
     """Write a TOML theme table in KH Coder rule syntax (``*name`` + one condition line).
 
-    near/seq slots with alternatives, ``(A|B)``, are this tool's extension; KH Coder
-    itself needs them spelled out as separate near() terms joined with ``or``.
+    ``<>name`` references become ``<*name>``: to KH Coder ``<>`` starts a heading or
+    variable condition. near/seq slots with alternatives, ``(A|B)``, are this tool's
+    extension; KH Coder itself needs them spelled out as near() terms joined with ``or``.
     """
     import tomllib
 
@@ -104,7 +110,8 @@ def toml_to_kh_coder(text: str) -> str:
     for entry in tomllib.loads(text)["theme"]:
         def group(key: str) -> list[str]:
             values = entry.get(key, [])
-            return [values] if isinstance(values, str) else list(values)
+            values = [values] if isinstance(values, str) else list(values)
+            return [_NATIVE_REFERENCE.sub(r"<*\1>", v) for v in values]
 
         parts = []
         if group("any"):

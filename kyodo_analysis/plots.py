@@ -9,6 +9,7 @@ import functools
 import importlib.util
 import io
 import itertools
+import math
 import os
 import zlib
 from collections import Counter
@@ -45,13 +46,16 @@ GROUP_COLORS = {"市民": "#009E73", "職員": "#CC79A7", "その他": "#8C510A"
 # Markers and hatches carry the group when colour is lost in print.
 GROUP_MARKERS = {"市民": "o", "職員": "s", "その他": "^", TOTAL: "D"}
 GROUP_HATCHES = {"市民": "", "職員": "//", "その他": "..", TOTAL: "xx"}
-# Word-cloud colours all reach a WCAG contrast of at least 4.5:1 on white.
-WORD_COLORS = ("#1B4F8A", "#01665E", "#762A83", "#8C510A", "#B35806", "#4D4D4D")
+# Word-cloud colours: neutral greys, so no word borrows the colour of an answer or a
+# group, all reaching a WCAG contrast of at least 4.5:1 on white.
+WORD_COLORS = ("#1A1A1A", "#404040", "#5C5C5C", "#6E6E6E")
 
 FONT_NAME = "IPAexGothic"
 HEATMAP_CMAP = "Blues"
 LAYOUT_SEED = 20170401
 WORDCLOUD_SEED = 20170401
+# Resolution of the PNG export; raster content (the word cloud) is made for it.
+SAVE_DPI = 300
 
 STYLE: dict[str, Any] = {
     "font.family": [FONT_NAME, "DejaVu Sans"],
@@ -65,10 +69,11 @@ STYLE: dict[str, Any] = {
     "legend.fontsize": 9,
     "figure.titlesize": 13,
     "figure.dpi": 100,
-    "savefig.dpi": 300,
+    "savefig.dpi": SAVE_DPI,
     "savefig.facecolor": "white",
-    # Type 3 subsets the large Japanese font several times faster than Type 42.
-    "pdf.fonttype": 3,
+    # TrueType (Type 42) embedding: print preflight often rejects Type 3 fonts.
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
     # A fixed salt keeps the SVG element ids stable between runs.
     "svg.hashsalt": "kyodo-analysis",
     "svg.fonttype": "path",
@@ -198,50 +203,147 @@ def _ordered_groups(frame: pd.DataFrame, groups: Sequence[str]) -> list[str]:
     return [g for g in groups if g in present]
 
 
-def _draw_intent_bars(ax: Any, shares: pd.DataFrame, groups: Sequence[str]) -> list[tuple[Any, Any]]:
-    """Draw 100% stacked bars on ``ax`` for one fiscal year; return (label, segment) pairs."""
-    rows = _ordered_groups(shares, groups)
+# Said under a figure whenever a segment's percentage could not be printed anywhere.
+OMITTED_NOTE = "数値を省いた区分は表を参照"
+# Text colour for segment labels printed outside their (white-backed) segment.
+OUTSIDE_LABEL_COLOR = "#1A1A1A"
+# Gap (points) between a bar and a label or n printed just above it.
+ABOVE_BAR_PT = 1.5
+# Least space (points) between a label inside a segment and each end of the segment.
+INSIDE_PAD_PT = 2.0
+
+
+def _draw_intent_bars(
+    ax: Any,
+    shares: pd.DataFrame,
+    groups: Sequence[str],
+    *,
+    rows: Sequence[str] | None = None,
+    fontsize: float = 9,
+    n_in_ticks: bool = True,
+) -> list[tuple[Any, Any]]:
+    """Draw 100% stacked bars on ``ax`` for one fiscal year; return (label, segment) pairs.
+
+    ``rows`` fixes the groups shown (so panels of several years line up); with
+    ``n_in_ticks`` False the tick labels carry only the group and each bar gets its n
+    printed just above its left end instead, so the ticks can be shared between panels.
+    """
+    rows = list(rows) if rows is not None else _ordered_groups(shares, groups)
     frame = shares.assign(group=shares["group"].astype(str), answer=shares["answer"].astype(str))
     table = frame[frame["answer"].isin(ANSWERS)].pivot_table(
         index="group", columns="answer", values="share", aggfunc="sum", observed=True
     ).reindex(index=rows, columns=list(ANSWERS)).fillna(0.0)
     n = frame.groupby("group", observed=True)["n"].first().reindex(rows)
+    counts = [int(n[g]) if pd.notna(n[g]) else 0 for g in rows]
     # Top to bottom in the given order reads like the table beside it.
     y = np.arange(len(rows))[::-1]
+    height = 0.6
     left = np.zeros(len(rows))
     labels = []
     for answer in ANSWERS:
         widths = table[answer].to_numpy()
         color = ANSWER_COLORS[answer]
         bars = ax.barh(y, widths, left=left, color=color, label=answer,
-                       edgecolor="white", linewidth=0.8, height=0.6)
+                       edgecolor="white", linewidth=0.8, height=height)
         for bar, width in zip(bars, widths):
             if width > 0:
                 text = ax.text(
                     bar.get_x() + width / 2, bar.get_y() + bar.get_height() / 2, _pct(width),
-                    ha="center", va="center", fontsize=9, color=_text_color(color),
+                    ha="center", va="center", fontsize=fontsize, color=_text_color(color),
                 )
                 labels.append((text, bar))
         left += widths
-    ax.set_yticks(y, [f"{g} (n={int(n[g]) if pd.notna(n[g]) else 0})" for g in rows])
+    if n_in_ticks:
+        ax.set_yticks(y, [f"{g} (n={c})" for g, c in zip(rows, counts)])
+    else:
+        ax.set_yticks(y, list(rows))
+        # Clear of the axis line at 0%.
+        above = ax.transData + _points_up(ax, ABOVE_BAR_PT, right=1.5)
+        for yi, c in zip(y, counts):
+            ax.text(0, yi + height / 2, f"n={c}", ha="left", va="bottom", fontsize=fontsize - 0.5,
+                    color="#404040", transform=above)
+    # Room above the top bar for a label moved out of a narrow segment.
+    ax.set_ylim(-0.5, len(rows) - 1 + height / 2 + 0.45)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.tick_params(axis="y", length=0)
     return labels
 
 
-def _drop_crowded_labels(fig: Figure, labels: Sequence[tuple[Any, Any]]) -> int:
-    """Remove segment labels that do not fit inside their segment; return how many."""
+def _points_up(ax: Any, points: float, right: float = 0.0) -> Any:
+    """An offset of ``points`` upwards (and ``right`` points to the right), to add to a data transform."""
+    from matplotlib.transforms import ScaledTranslation
+
+    return ScaledTranslation(right / 72, points / 72, ax.figure.dpi_scale_trans)
+
+
+def _place_segment_labels(fig: Figure, labels: Sequence[tuple[Any, Any]]) -> int:
+    """Put each percentage inside its segment, else just above the bar; return how many fit nowhere.
+
+    A label moved above its bar stays over its own segment (centred, or flush with the
+    segment's right or left end) and must clear every other label, the n texts and the
+    bars. Labels that fit nowhere are hidden (:func:`_label_segments` removes them once settled).
+    """
     # Layout first: constrained layout moves the axes, which changes segment widths.
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
-    dropped = 0
+    pad = fig.dpi / 72  # one point of air between labels
+    mine = {id(label) for label, _ in labels}
+    taken: dict[int, list[Any]] = {}
+    for ax in {id(label.axes): label.axes for label, _ in labels}.values():
+        others = [t for t in ax.texts if id(t) not in mine and t.get_visible() and t.get_text()]
+        taken[id(ax)] = [t.get_window_extent(renderer) for t in others]
+        taken[id(ax)] += [p.get_window_extent(renderer) for p in ax.patches]
+    outside = []
     for label, segment in labels:
+        ax = label.axes
+        label.set_visible(True)
+        label.set_transform(ax.transData)
+        label.set_position((segment.get_x() + segment.get_width() / 2, segment.get_y() + segment.get_height() / 2))
+        label.set_horizontalalignment("center")
+        label.set_verticalalignment("center")
+        label.set_color(_text_color(mpl.colors.to_hex(segment.get_facecolor())))
         box = label.get_window_extent(renderer)
         seg = segment.get_window_extent(renderer)
-        if box.width + 4 > seg.width or box.height > seg.height:
-            label.remove()
+        if box.width + 2 * INSIDE_PAD_PT * fig.dpi / 72 <= seg.width and box.height <= seg.height:
+            taken[id(ax)].append(box)
+        else:
+            outside.append((label, segment))
+    dropped = 0
+    for label, segment in outside:
+        ax = label.axes
+        frame = ax.get_window_extent(renderer)
+        start, stop = segment.get_x(), segment.get_x() + segment.get_width()
+        top = segment.get_y() + segment.get_height()
+        label.set_transform(ax.transData + _points_up(ax, ABOVE_BAR_PT))
+        label.set_verticalalignment("bottom")
+        label.set_color(OUTSIDE_LABEL_COLOR)
+        for x, ha in (((start + stop) / 2, "center"), (stop, "right"), (start, "left")):
+            label.set_position((x, top))
+            label.set_horizontalalignment(ha)
+            box = label.get_window_extent(renderer)
+            inside_frame = frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1
+            if inside_frame and not any(box.padded(pad).overlaps(other) for other in taken[id(ax)]):
+                taken[id(ax)].append(box)
+                break
+        else:
+            label.set_visible(False)
             dropped += 1
+    return dropped
+
+
+def _label_segments(fig: Figure, labels: Sequence[tuple[Any, Any]], note: Any) -> int:
+    """Place segment labels and say under the figure when some had to be left out; return that count."""
+    # The note takes height from the axes, so place again after adding or removing it.
+    for _ in range(3):
+        dropped = _place_segment_labels(fig, labels)
+        wanted = OMITTED_NOTE if dropped else ""
+        if note.get_text() == wanted:
+            break
+        note.set_text(wanted)
+    for label, _ in labels:
+        if not label.get_visible():
+            label.remove()
     return dropped
 
 
@@ -299,7 +401,7 @@ def plot_intent_by_group(
     # Legend below the axes: above it, constrained layout lets it collide with the title.
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=len(ANSWERS), frameon=False)
     _heading(fig, "協働したいと思いますか（区分別）", [fiscal_year], _respondent_text(frame), survey)
-    _drop_crowded_labels(fig, labels)
+    _label_segments(fig, labels, fig.supxlabel("", x=0.02, ha="left", fontsize=8))
     return fig
 
 
@@ -320,19 +422,22 @@ def plot_intent_by_group_years(
     ncols = min(len(years), max_columns)
     nrows = -(-len(years) // ncols)
     fig = _new_figure(figsize=(max(7.5, 3.3 * ncols), (0.8 + 0.55 * rows + 0.9) * nrows + 0.9), layout="constrained")
-    grid = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
+    # Shared rows: group names only on the left, which leaves the panels wider for labels.
+    grid = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False, sharey=True))
     axes = grid.ravel()
+    shown = _ordered_groups(shares, groups)
     labels: list[tuple[Any, Any]] = []
-    for ax, year in zip(axes, years):
+    for index, (ax, year) in enumerate(zip(axes, years)):
         frame = shares[shares["fiscal_year"] == year]
-        labels += _draw_intent_bars(ax, frame, groups)
+        labels += _draw_intent_bars(ax, frame, groups, rows=shown, fontsize=8, n_in_ticks=False)
         ax.set_title(f"{year}年度")
         ax.set_xlabel(_missing_note(frame, groups), fontsize=8)
+        ax.tick_params(axis="y", labelleft=index % ncols == 0)
     for ax in axes[len(years):]:
         ax.set_visible(False)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(ANSWERS), frameon=False)
     _heading(fig, "協働したいと思いますか（区分別・年度別）", years, _respondent_text(shares), survey)
-    _drop_crowded_labels(fig, labels)
+    _label_segments(fig, labels, fig.supxlabel("", x=0.02, ha="left", fontsize=8))
     return fig
 
 
@@ -397,16 +502,36 @@ def theme_order(themes: pd.Series) -> list[str]:
     return [t for t in table if t in present] + sorted(present - set(table))
 
 
-def order_themes_by_share(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Sort a ``compare_groups`` frame by the pooled share of comments, highest first."""
-    pooled_n = (comparison["citizens_n"] + comparison["staff_n"]).replace(0, np.nan)
-    overall = ((comparison["citizens_k"] + comparison["staff_k"]) / pooled_n).fillna(0.0)
-    order = comparison.assign(overall_share=overall)
-    rank = {t: i for i, t in enumerate(theme_order(comparison["theme"]))}
+def _by_share(frame: pd.DataFrame, mentions: pd.Series, comments: pd.Series) -> pd.DataFrame:
+    """Add ``overall_share`` = mentions / comments and sort by it, highest first, ties in rule-table order."""
+    overall = (mentions / comments.replace(0, np.nan)).fillna(0.0)
+    order = frame.assign(overall_share=overall)
+    rank = {t: i for i, t in enumerate(theme_order(frame["theme"]))}
     order["_canonical"] = order["theme"].astype(str).map(rank)
     return order.sort_values(["overall_share", "_canonical"], ascending=[False, True], kind="stable").drop(
         columns="_canonical"
     ).reset_index(drop=True)
+
+
+def order_themes_by_share(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Sort a ``compare_groups`` frame by the pooled share of comments, highest first."""
+    return _by_share(comparison, comparison["citizens_k"] + comparison["staff_k"],
+                     comparison["citizens_n"] + comparison["staff_n"])
+
+
+def themes_by_overall_share(shares: pd.DataFrame) -> list[str]:
+    """Order the themes of a ``theme_shares`` frame by their share over all its rows, highest first.
+
+    The same rule as :func:`order_themes_by_share` (ties in rule-table order), applied
+    to whatever the frame is split by (e.g. question), pooling its comments.
+    """
+    # Every comment sits in one cell of the split, so comment counts add up per theme.
+    # Grouping on the column itself keeps a categorical's rule-table order for ties.
+    pooled = shares.groupby("theme", observed=True, sort=False)[["n_mentions", "n_comments"]].sum()
+    table = pd.DataFrame({"theme": pooled.index.to_series(index=range(len(pooled)))})
+    ordered = _by_share(table, pd.Series(pooled["n_mentions"].to_numpy(dtype=float)),
+                        pd.Series(pooled["n_comments"].to_numpy(dtype=float)))
+    return ordered["theme"].astype(str).tolist()
 
 
 @styled
@@ -469,16 +594,67 @@ def word_counts(
     return {drawable(word): int(count) for word, count in ordered}
 
 
-def make_wordcloud(counts: dict[str, int], *, max_words: int = 80) -> Any:
-    """Lay out a horizontal-only word cloud with the Japanese font and a fixed seed."""
+# Word sizes as printed (em size in points, at the figure's own size): the smallest
+# words stay legible and the most frequent one cannot swamp the rest.
+WORD_MIN_PT = 8.0
+WORD_MAX_PT = 48.0
+# Space kept clear around every word; Japanese has no spaces, so neighbours on one
+# line would otherwise read as one word.
+WORD_MARGIN_PT = 6.0
+# Below 1, a word's size follows its count only partly, so the top words stay close.
+WORD_RELATIVE_SCALING = 0.6
+# The layout runs on a canvas this many times smaller than the image, then renders
+# at full size: the same look in a fraction of the time.
+WORDCLOUD_SCALE = 2
+
+
+def make_wordcloud(
+    counts: dict[str, int],
+    *,
+    max_words: int = 80,
+    size: tuple[int, int] = (1500, 900),
+    dpi: int = SAVE_DPI,
+) -> Any:
+    """Lay out a horizontal-only word cloud for an image of ``size`` pixels shown at ``dpi``.
+
+    ``size`` must be a multiple of :data:`WORDCLOUD_SCALE` in both directions, so the
+    rendered array has exactly that size.
+    """
     from wordcloud import WordCloud
 
+    width, height = size
+    if width % WORDCLOUD_SCALE or height % WORDCLOUD_SCALE:
+        raise ValueError(f"size must be a multiple of {WORDCLOUD_SCALE}: {size}")
+    # WordCloud sizes fonts in pixels of the layout canvas.
+    per_point = dpi / 72 / WORDCLOUD_SCALE
     return WordCloud(
-        # Layout on a small canvas, then render at 2x: same look, a fraction of the time.
-        font_path=str(font_path()), width=750, height=450, scale=2, background_color="white",
-        prefer_horizontal=1.0, random_state=WORDCLOUD_SEED, max_words=max_words,
-        color_func=_word_color, collocations=False, margin=4,
+        font_path=str(font_path()), width=width // WORDCLOUD_SCALE, height=height // WORDCLOUD_SCALE,
+        scale=WORDCLOUD_SCALE, background_color="white", prefer_horizontal=1.0,
+        random_state=WORDCLOUD_SEED, max_words=max_words, color_func=_word_color, collocations=False,
+        min_font_size=math.ceil(WORD_MIN_PT * per_point), max_font_size=math.floor(WORD_MAX_PT * per_point),
+        relative_scaling=WORD_RELATIVE_SCALING, margin=round(WORD_MARGIN_PT * per_point),
     ).generate_from_frequencies(counts)
+
+
+def _pin_axes_to_pixels(fig: Figure, ax: Any, *, dpi: int, multiple: int = 1) -> tuple[int, int]:
+    """Fix the layout and snap ``ax`` to whole pixels at ``dpi``; return its (width, height) in pixels.
+
+    The axes keeps the box the layout gave it, shrunk to a multiple of ``multiple``
+    pixels, so an image of exactly that size is drawn 1:1, without resampling.
+    """
+    fig.draw_without_rendering()
+    # Freezing the layout keeps the box from moving when the figure is drawn again.
+    fig.set_layout_engine("none")
+    fig_w, fig_h = round(fig.get_figwidth() * dpi), round(fig.get_figheight() * dpi)
+    box = ax.get_position()
+    spans = []
+    for lo, hi, total in ((box.x0, box.x1, fig_w), (box.y0, box.y1, fig_h)):
+        start, stop = math.ceil(lo * total), math.floor(hi * total)
+        length = (stop - start) // multiple * multiple
+        spans.append((start + (stop - start - length) // 2, length))
+    (x0, width), (y0, height) = spans
+    ax.set_position([x0 / fig_w, y0 / fig_h, width / fig_w, height / fig_h])
+    return width, height
 
 
 @styled
@@ -492,22 +668,31 @@ def plot_wordcloud(
     max_words: int = 80,
     survey: str = SURVEY,
 ) -> Figure:
-    """Draw a word cloud for one group (all groups when ``group`` is None or 全体)."""
+    """Draw a word cloud for one group (all groups when ``group`` is None or 全体).
+
+    The cloud is rendered at the pixel size the axes has in the 300 dpi PNG, so the
+    export shows it 1:1 and SVG/PDF embed it at 300 dpi.
+    """
     exclude = tuple(exclude)
     counts = word_counts(frequencies, group=group, exclude=exclude)
     label = group or TOTAL
     fig = _new_figure(figsize=(7.5, 5.0), layout="constrained")
     ax = fig.subplots()
     ax.set_axis_off()
+    _heading(fig, f"コメントによく出る語（{label}）", years, f"コメント n={n_comments}", survey)
+    removed = "・".join(exclude)
+    # One line whatever the count, so filling it in later does not move the axes.
+    note = fig.supxlabel(" ", x=0.02, ha="left", fontsize=8)
+    shown = 0
     if counts:
-        ax.imshow(make_wordcloud(counts, max_words=max_words).to_array(), interpolation="none")
+        size = _pin_axes_to_pixels(fig, ax, dpi=SAVE_DPI, multiple=WORDCLOUD_SCALE)
+        cloud = make_wordcloud(counts, max_words=max_words, size=size)
+        # The layout stops at the first word that no longer fits at the smallest size.
+        shown = len(cloud.layout_)
+        ax.imshow(cloud.to_array(), interpolation="none", aspect="auto")
     else:
         ax.text(0.5, 0.5, "描ける語がありません。", ha="center", va="center", transform=ax.transAxes)
-    _heading(fig, f"コメントによく出る語（{label}）", years, f"コメント n={n_comments}", survey)
-    shown = min(len(counts), max_words)
-    removed = "・".join(exclude)
-    note = f"文字の大きさは出現回数。上位 {shown} 語。" + (f"「{removed}」は除いています。" if removed else "")
-    fig.supxlabel(note, x=0.02, ha="left", fontsize=8)
+    note.set_text(f"文字の大きさは出現回数。上位 {shown} 語。" + (f"「{removed}」は除いています。" if removed else ""))
     return fig
 
 
@@ -559,14 +744,137 @@ def network_layout(graph: nx.Graph, *, per_row: int = 5) -> dict[str, np.ndarray
     start = nx.spring_layout(main, seed=LAYOUT_SEED, weight="weight")
     pos.update(nx.kamada_kawai_layout(main, pos=start, weight=None, scale=1.0, center=(0, 0)))
     rest = components[1:]
+    # Rows start just under the main network's lowest node: a wide, flat main network
+    # would otherwise leave an empty band above them.
+    bottom = min(float(pos[n][1]) for n in components[0])
     for index, nodes in enumerate(rest):
         row, col = divmod(index, per_row)
         in_row = min(per_row, len(rest) - row * per_row)
-        centre = np.array([(col - (in_row - 1) / 2) * 0.6, -1.4 - 0.4 * row])
+        centre = np.array([(col - (in_row - 1) / 2) * 0.6, bottom - 0.4 - 0.4 * row])
         sub = _subgraph(graph, nodes)
         local = nx.kamada_kawai_layout(sub, weight=None, scale=min(0.1 + 0.02 * len(nodes), 0.25), center=centre)
         pos.update(local)
     return pos
+
+
+# Node circles: area proportional to the comment count, between bounds that keep a
+# two-character label inside the smallest circle and the largest from crowding others.
+NODE_MIN_PT = 20.0
+NODE_MAX_PT = 40.0
+NODE_FILL = "#CFE3F5"
+NODE_EDGE = "#1B4F8A"
+EDGE_COLOR = "#9E9E9E"
+NODE_FONT_PT = 8.5
+# Clear space (points) kept around each node's circle and label when spreading them out.
+NODE_PAD_PT = 2.0
+
+
+def node_diameters(counts: Sequence[float] | np.ndarray, *, low: float | None = None,
+                   high: float | None = None) -> np.ndarray:
+    """Return circle diameters in points: area grows linearly with the count from ``low`` to ``high``."""
+    values = np.asarray(counts, dtype=float)
+    low = float(values.min()) if low is None else low
+    high = float(values.max()) if high is None else high
+    fraction = np.clip((values - low) / max(high - low, 1.0), 0.0, 1.0)
+    return np.sqrt(NODE_MIN_PT**2 + (NODE_MAX_PT**2 - NODE_MIN_PT**2) * fraction)
+
+
+def edge_widths(weights: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Return line widths in points for Jaccard coefficients."""
+    return 0.5 + 5.0 * np.asarray(weights, dtype=float)
+
+
+def spread_nodes(
+    pos: np.ndarray,
+    half: np.ndarray,
+    box: tuple[float, float],
+    *,
+    iterations: int = 400,
+) -> np.ndarray:
+    """Fit ``pos`` into a ``box`` (width, height) and push apart rectangles that overlap.
+
+    ``half`` holds each node's half width and half height (label or circle, padded), in
+    the units of ``box``. Each pass moves every overlapping pair apart along the axis
+    where they overlap least, half each, then keeps the nodes inside the box. Plain
+    arithmetic in node order, so the result is the same on every run.
+    """
+    width, height = box
+    pos = np.asarray(pos, dtype=float)
+    half = np.asarray(half, dtype=float)
+    lo = half.copy()
+    hi = np.array([width, height]) - half
+    # Fill the box: stretch each axis on its own (as networkx's own drawing does).
+    span = pos.max(axis=0) - pos.min(axis=0)
+    inner = (hi.min(axis=0) - lo.max(axis=0)).clip(min=0.0)
+    out = lo.max(axis=0) + (pos - pos.min(axis=0)) / np.where(span > 0, span, 1.0) * inner
+    out = np.where(span > 0, out, np.array([width, height]) / 2)
+    n = len(out)
+    if n < 2:
+        return out
+    # A fixed tie-breaker for nodes at the same spot: the later one moves right/up.
+    order = np.sign(np.arange(n)[None, :] - np.arange(n)[:, None]).astype(float)
+    for _ in range(iterations):
+        delta = out[None, :, :] - out[:, None, :]  # [i, j] = j - i
+        overlap = (half[None, :, :] + half[:, None, :]) - np.abs(delta)
+        clash = (overlap > 0).all(axis=2)
+        np.fill_diagonal(clash, False)
+        if not clash.any():
+            break
+        # Separate along the axis needing the smaller move.
+        axis = np.argmin(overlap, axis=2)
+        direction = np.where(delta == 0, order[:, :, None], np.sign(delta))
+        push = np.zeros_like(delta)
+        for k in (0, 1):
+            push[:, :, k] = np.where(clash & (axis == k), overlap[:, :, k] / 2 + 1e-6, 0.0)
+        # Node i moves away from every j it clashes with.
+        out -= (push * direction).sum(axis=1)
+        out = np.clip(out, lo, hi)
+    return out
+
+
+def _size_key(counts: np.ndarray, weights: np.ndarray) -> tuple[list[Any], list[str]]:
+    """Legend entries explaining circle size (comment count) and line width (Jaccard), to scale."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Circle
+
+    low, high = int(counts.min()), int(counts.max())
+    sizes = sorted({low, int(round((low + high) / 2)), high})
+    diameters = node_diameters(sizes, low=low, high=high)
+    handles: list[Any] = [Circle((0, 0), d / 2, facecolor=NODE_FILL, edgecolor=NODE_EDGE, linewidth=0.8)
+                          for d in diameters]
+    labels = [f"{c}件" for c in sizes]
+    w_low, w_high = float(weights.min()), float(weights.max())
+    steps = sorted({round(w, 2) for w in (w_low, (w_low + w_high) / 2, w_high)})
+    handles += [Line2D([], [], color=EDGE_COLOR, alpha=0.8, linewidth=w) for w in edge_widths(steps)]
+    labels += [f"{w:.2f}" for w in steps]
+    return handles, labels
+
+
+def _key_handlers() -> dict[type, Any]:
+    """Legend handlers that draw the key to scale and centred on the row, next to its label."""
+    from matplotlib.legend_handler import HandlerBase
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Circle
+
+    # The default handlers squeeze patches into a text-sized box and draw lines above
+    # the middle of a tall slot; the key must show real sizes, aligned with each other.
+    class CircleKey(HandlerBase):
+        def create_artists(self, legend, orig_handle, xdescent, ydescent, width, height, fontsize, trans):
+            radius = orig_handle.get_radius()
+            circle = Circle((width - xdescent - radius, height / 2 - ydescent), radius)
+            self.update_prop(circle, orig_handle, legend)
+            circle.set_transform(trans)
+            return [circle]
+
+    class LineKey(HandlerBase):
+        def create_artists(self, legend, orig_handle, xdescent, ydescent, width, height, fontsize, trans):
+            y = height / 2 - ydescent
+            line = Line2D([width - xdescent - 2.5 * fontsize, width - xdescent], [y, y])
+            self.update_prop(line, orig_handle, legend)
+            line.set_transform(trans)
+            return [line]
+
+    return {Circle: CircleKey(), Line2D: LineKey()}
 
 
 @styled
@@ -579,7 +887,13 @@ def plot_cooccurrence(
     min_edges: int = 2,
     survey: str = SURVEY,
 ) -> Figure:
-    """Draw a co-occurrence network from a :func:`cooccurrence` edge table, or a notice if too sparse."""
+    """Draw a co-occurrence network from a :func:`cooccurrence` edge table, or a notice if too sparse.
+
+    Circles and labels are placed so that none overlaps another: the layout is fitted
+    to the axes in points, with each node's label and circle as a rectangle to keep clear.
+    """
+    from matplotlib import patheffects
+
     fig = _new_figure(figsize=(7.5, 6.5), layout="constrained")
     ax = fig.subplots()
     ax.set_axis_off()
@@ -599,18 +913,47 @@ def plot_cooccurrence(
         graph.add_node(node)
     for row in top.itertuples(index=False):
         graph.add_edge(row.source, row.target, weight=float(row.weight))
-    pos = network_layout(graph)
     nodes = list(graph.nodes)
     size = np.array([counts[n] for n in nodes], dtype=float)
-    node_sizes = 200 + 1100 * (size - size.min()) / max(size.max() - size.min(), 1)
-    widths = [0.5 + 5 * graph.edges[e]["weight"] for e in graph.edges]
-    nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color="#9E9E9E", alpha=0.8)
-    nx.draw_networkx_nodes(graph, pos, ax=ax, nodelist=nodes, node_size=node_sizes,
-                           node_color="#CFE3F5", edgecolors=ANSWER_COLORS["思う"], linewidths=0.8)
-    nx.draw_networkx_labels(graph, pos, labels={n: drawable(n) for n in nodes}, ax=ax,
-                            font_family=FONT_NAME, font_size=9, font_color="#1A1A1A")
-    ax.margins(0.08)
-    fig.supxlabel("円の大きさは語を含むコメント数、線の太さは Jaccard 係数。", x=0.02, ha="left", fontsize=8)
+    weights = np.array([graph.edges[e]["weight"] for e in graph.edges], dtype=float)
+    diameters = node_diameters(size)
+
+    handles, labels = _size_key(size, weights)
+    key_font = 8.0
+    # A legend slot is key_font * (0.65 * handleheight + 0.245) points high (matplotlib's
+    # descent heuristic); make it hold the largest circle with a little air.
+    handleheight = ((NODE_MAX_PT + 2) / key_font - 0.245) / 0.65
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False,
+               title="円の大きさ＝語を含むコメント数、線の太さ＝Jaccard 係数", title_fontsize=key_font,
+               fontsize=key_font, handlelength=(NODE_MAX_PT + 2) / key_font, handleheight=handleheight,
+               columnspacing=1.0, handletextpad=0.4, handler_map=_key_handlers())
+    # Lay out in points inside the final (frozen) axes box, so text sizes and distances
+    # compare: at 72 "dpi" a pixel is a point.
+    _pin_axes_to_pixels(fig, ax, dpi=72)
+    box = ax.get_position()
+    width, height = box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    texts = [ax.text(0, 0, drawable(n), ha="center", va="center", fontsize=NODE_FONT_PT, color="#1A1A1A",
+                     fontfamily=FONT_NAME, path_effects=halo, zorder=3) for n in nodes]
+    renderer = fig.canvas.get_renderer()
+    points_per_pixel = 72 / fig.dpi
+    extents = np.array([[t.get_window_extent(renderer).width, t.get_window_extent(renderer).height]
+                        for t in texts]) * points_per_pixel
+    half = np.maximum(extents / 2, diameters[:, None] / 2) + NODE_PAD_PT
+    layout = network_layout(graph)
+    spread = spread_nodes(np.array([layout[n] for n in nodes]), half, (width, height))
+    pos = {n: spread[i] for i, n in enumerate(nodes)}
+    for text, xy in zip(texts, spread):
+        text.set_position(tuple(xy))
+    nx.draw_networkx_edges(graph, pos, ax=ax, width=list(edge_widths(weights)), edge_color=EDGE_COLOR, alpha=0.8)
+    nx.draw_networkx_nodes(graph, pos, ax=ax, nodelist=nodes, node_size=diameters**2,
+                           node_color=NODE_FILL, edgecolors=NODE_EDGE, linewidths=0.8)
+    # networkx rescales the limits to the data; keep one data unit equal to one point.
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_axis_off()
     return fig
 
 
@@ -623,10 +966,22 @@ def plot_themes_by_question(
     *,
     years: Iterable[int],
     questions: Sequence[str] = QUESTIONS,
+    order: Sequence[str] | None = None,
     survey: str = SURVEY,
 ) -> Figure:
-    """Draw a heatmap of theme shares (rows) by free-text question (columns)."""
-    themes = theme_order(shares["theme"])
+    """Draw a heatmap of theme shares (rows) by free-text question (columns).
+
+    Rows follow ``order`` (pass ``order_themes_by_share(comparison)["theme"]`` so they
+    match the themes-by-group chart exactly); without it, themes are sorted by their
+    share over all questions, the same rule applied to this table.
+    """
+    by_share = themes_by_overall_share(shares)
+    if order is None:
+        themes = by_share
+    else:
+        listed = [str(t) for t in order]
+        # Themes the order leaves out still get a row, after the listed ones.
+        themes = [t for t in listed if t in by_share] + [t for t in by_share if t not in listed]
     frame = shares.assign(question=shares["question"].astype(str), theme=shares["theme"].astype(str))
     present = list(dict.fromkeys(frame["question"]))
     columns = [q for q in questions if q in present] + sorted(q for q in present if q not in questions)
@@ -675,7 +1030,7 @@ def save_figure(
     path: str | os.PathLike[str],
     *,
     formats: Sequence[str] = ("png", "svg", "pdf"),
-    dpi: int = 300,
+    dpi: int = SAVE_DPI,
 ) -> list[Path]:
     """Write ``fig`` as ``path`` + each suffix in ``formats``, reproducibly; return the paths."""
     stem = Path(path)

@@ -19,6 +19,7 @@ from .normalize import (
     default_vocabulary,
     fiscal_year_from_text,
     fiscal_year_from_value,
+    fiscal_year_readings,
     is_blank,
     match_key,
 )
@@ -87,6 +88,17 @@ class _Layout:
     def column(self, role: str) -> int | None:
         return next((c for c, r in self.roles.items() if r == role), None)
 
+    def columns(self, role: str) -> list[int]:
+        return [c for c, r in self.roles.items() if r == role]
+
+    def repeated_roles(self) -> dict[str, list[int]]:
+        """Roles (other than free text) that more than one column claims, with their columns."""
+        by_role: dict[str, list[int]] = {}
+        for col, role in self.roles.items():
+            if role != "text":
+                by_role.setdefault(role, []).append(col)
+        return {role: cols for role, cols in by_role.items() if len(cols) > 1}
+
     def marks(self) -> dict[int, str]:
         return {c: r.removeprefix("mark:") for c, r in self.roles.items() if r.startswith("mark:")}
 
@@ -112,22 +124,41 @@ def _value(rows: list[list[object]], row: int, col: int) -> object:
     return values[col] if col < len(values) else None
 
 
-def _find_header(sheet: RawSheet, vocab: Vocabulary) -> _Layout | None:
-    """Find the header row among the first rows: it names the intent (or marks) and other columns."""
-    fallback = None
+def _find_header(sheet: RawSheet, vocab: Vocabulary, *, grouped: bool = False) -> _Layout | None:
+    """Find the header row among the first rows: the first row that is recognisably a header.
+
+    That is a row naming the intent (or its marks), or two known columns, or one plus a column
+    that is the intent but for a word such as 理由 (so that the missing column can be reported).
+    The first such row wins, because every row below it is read as an answer; looking further
+    down could take answers (思う | 思わない) for a header and lose the rows above.
+    Failing that, on a sheet named after a group (``grouped``, so no 区分 column is needed), a
+    lone intent header; only then, since a lone cell is more often a title naming the question.
+    """
+    single = None
     for index, values in enumerate(sheet.rows[:HEADER_SEARCH_ROWS], start=1):
-        cells = {c: v for c, v in enumerate(values) if not is_blank(v)}
-        if len(cells) < 2:  # a title row has one cell; a header names several columns
-            continue
+        # Copies of a merged header cell are not more columns of the same name.
+        cells = {c: v for c, v in enumerate(values) if not is_blank(v) and (index, c) not in sheet.merged}
         roles = {c: vocab.header_role(v) for c, v in cells.items()}
-        known = [r for r in roles.values() if r != "text"]
         layout = _Layout(index, roles, cells)
-        has_intent = "intent" in known or len(layout.marks()) >= 2
-        if has_intent:
+        if len(cells) < 2:
+            # Usually a title row, which may well mention the question.
+            if grouped and single is None and list(roles.values()) == ["intent"] and not _title_above(sheet, layout, vocab):
+                single = layout
+            continue
+        known = [r for r in roles.values() if r != "text"]
+        if "intent" in known or len(layout.marks()) >= 2 or len(set(known)) >= 2:
             return layout
-        if fallback is None and len(set(known)) >= 2:
-            fallback = layout
-    return fallback
+        if known and any((vocab.near_role(v) or ("",))[0] == "intent" for v in cells.values()):
+            return layout
+    return single
+
+
+def _title_above(sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> bool:
+    """Tell whether a lone intent cell is a title: the next value below it names the intent again."""
+    [col] = layout.roles
+    below = (_value(sheet.rows, r, col) for r in range(layout.header_row + 1, len(sheet.rows) + 1))
+    value = next((v for v in below if not is_blank(v)), None)
+    return value is not None and vocab.header_role(value) == "intent"
 
 
 def _year_in_cells(rows: Iterable[Sequence[object]]) -> int | None:
@@ -181,16 +212,31 @@ class _SheetReader:
                 for c in bad:
                     self.problem(_cell(row, c), bad_cells[(row, c)])
                 continue
-            if all(is_blank(v) for c, v in values.items() if c != id_col):
-                continue  # blank row, or a pre-numbered row of an unused form
+            if self.is_blank_row(row, values):
+                continue
             if all(not is_blank(v) and match_key(v) == header_keys[c] for c, v in values.items()):
                 self.notes.append(f"{self.file} {self.sheet.name or ''}{row}行目: 見出し行の繰り返しを読み飛ばしました。")
                 continue
             self.read_row(row, values)
 
+    def is_blank_row(self, row: int, values: dict[int, object]) -> bool:
+        """Tell whether a row holds no answer: a blank row, or an unused row of a pre-printed form.
+
+        A pre-printed id is not an answer, and neither is a value copied down from a merged cell
+        (区分 merged over a whole block of rows shows in the unused rows too); only cells a person
+        typed into make a respondent.
+        """
+        id_col = self.layout.column("respondent_id")
+        return all(is_blank(v) or c == id_col or (row, c) in self.sheet.merged for c, v in values.items())
+
+    def affiliation(self, values: dict[int, object]) -> str | None:
+        """The affiliation, joining every affiliation column (所属 and 団体名) so that none is lost."""
+        parts = [_text(values[c]).strip() for c in self.layout.columns("affiliation") if not is_blank(values[c])]
+        return "／".join(parts) or None
+
     def read_row(self, row: int, values: dict[int, object]) -> None:
         layout = self.layout
-        id_col, aff_col = layout.column("respondent_id"), layout.column("affiliation")
+        id_col = layout.column("respondent_id")
         respondent_id = None if id_col is None or is_blank(values[id_col]) else _text(values[id_col]).strip()
         if respondent_id is not None:  # a row with other problems still takes up its id
             self.id_cells.append((respondent_id, Problem(self.file, self.sheet.name, _cell(row, id_col), "")))
@@ -206,7 +252,7 @@ class _SheetReader:
             "respondent_id": respondent_id,
             "group": group,
             "group_detail": group_detail,
-            "affiliation": None if aff_col is None or is_blank(values[aff_col]) else _text(values[aff_col]).strip(),
+            "affiliation": self.affiliation(values),
             "intent": intent,
         }
         self.respondents.append(record)
@@ -282,9 +328,11 @@ def _duplicate_ids(id_cells: list[_IdCell]) -> list[Problem]:
             first[key] = item.problem
             continue
         place = first[key].location
+        # Files whose year is unknown are compared with each other, as if of one year.
+        within = f" {item.fiscal_year} 年度の中で" if item.fiscal_year is not None else "、年度が分からないファイルの中で"
         problems.append(Problem(
             item.problem.file, item.problem.sheet, item.problem.cell,
-            f"回答者ID「{item.respondent_id}」が {item.fiscal_year} 年度の中で重複しています（{place} と同じ）",
+            f"回答者ID「{item.respondent_id}」が{within}重複しています（{place} と同じ）",
         ))
     return problems
 
@@ -295,6 +343,7 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
     notes: list[str] = []
     readers: list[_SheetReader] = []
     year_sources: list[int] = []
+    has_content = False  # anything typed outside the 概要 sheet
     for sheet in book.sheets:
         label = sheet.name or name
         if match_key(sheet.name or "") == match_key(OVERVIEW_SHEET):
@@ -305,35 +354,47 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
                 year_sources.append(found)
             continue
         if not any(not is_blank(v) for row in sheet.rows for v in row):
-            if len(book.sheets) == 1:
+            if sheet.name is None:  # a CSV file holding only a BOM, commas or blank lines
+                problems.append(Problem(name, None, None, "ファイルに何も入力されていません — 回答を入力したファイルか確かめてください"))
+            elif len(book.sheets) == 1:
                 problems.append(Problem(name, sheet.name, None, "シートが空です — 回答を入力したシートか確かめてください"))
             else:
                 notes.append(f"{name}: 空のシート「{label}」を読み飛ばしました。")
             continue
+        has_content = True
         if sheet.hidden:
             notes.append(f"{name}: 非表示のシート「{label}」は読み込みません（表示すると読み込みます）。")
             continue
-        layout = _find_header(sheet, vocab)
+        sheet_group = vocab.group(sheet.name) if sheet.name else None
+        layout = _find_header(sheet, vocab, grouped=sheet_group is not None)
         if layout is None:
             notes.append(f"{name}: シート「{label}」には回答の見出し行がないため読み飛ばしました。")
             continue
-        sheet_group = vocab.group(sheet.name) if sheet.name else None
+        # Untrustworthy cells in and above the header are reported even if the sheet is not read.
+        header_problems = _bad_cell_problems(name, sheet, layout.header_row)
+        problems.extend(header_problems)
         if layout.column("intent") is None and len(layout.marks()) < 2:
-            problems.append(Problem(name, sheet.name, f"{layout.header_row}行目",
-                "「協働したいと思いますか」の列がありません — 見出しに「協働したい」「問1」「Q1」のいずれかを含む列、"
-                "または「思う」「思わない」「どちらとも言えない」の 3 列が必要です"))
+            problems.extend(_missing_intent(name, sheet, layout, vocab))
+            continue
+        repeated = _repeated_columns(name, sheet, layout)
+        if repeated:
+            problems.extend(repeated)
             continue
         if layout.column("group") is None and sheet_group is None:
             problems.append(Problem(name, sheet.name, f"{layout.header_row}行目",
                 "区分の列がありません — 見出し「区分」「属性」「立場」「参加区分」のいずれかの列を作るか、"
                 "シート名を「市民」「職員」にしてください"))
             continue
-        header_problems = _bad_cell_problems(name, sheet, layout.header_row)
-        problems.extend(header_problems)
         notes.extend(_cleaned_notes(name, sheet))
         found = _year_in_cells(sheet.rows[: layout.header_row - 1])
         if found is not None:
             year_sources.append(found)
+        affiliations = layout.columns("affiliation")
+        if len(affiliations) > 1:
+            cells = "、".join(f"{_cell(layout.header_row, c)}「{_text(layout.headers[c]).strip()}」" for c in affiliations)
+            where = f"シート「{sheet.name}」の" if sheet.name else ""
+            notes.append(f"{name}: {where}所属の列が {len(affiliations)} つあります（{cells}）。"
+                         "すべての値を「／」でつないで所属として読み込みました。")
         reader = _SheetReader(book, sheet, layout, sheet_group, vocab)
         reader.read()
         if sheet.hidden_rows:
@@ -346,12 +407,55 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
     if not readers and not problems:
         problems.append(Problem(name, None, None,
             f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「区分」「協働したいと思いますか」などの見出しが必要です"))
-    fiscal_year = _fiscal_year(name, year, year_sources, problems)
+    # A file with nothing in it has no year to find; saying so would only add noise to 空です.
+    fiscal_year = _fiscal_year(name, year, year_sources, problems, notes) if has_content else year
     respondents = [dict(r, fiscal_year=fiscal_year) for reader in readers for r in reader.respondents]
     comments = [dict(c, fiscal_year=fiscal_year) for reader in readers for c in reader.comments]
     resp, comm = _frames(respondents, comments)
     id_cells = [_IdCell(fiscal_year, rid, where) for reader in readers for rid, where in reader.id_cells]
     return Survey(resp, comm, problems, notes), id_cells
+
+
+_ROLE_NAMES = {"group": "区分", "intent": "「協働したいと思いますか」", "respondent_id": "回答者ID"}
+
+
+def _missing_intent(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> list[Problem]:
+    """Say the intent column is missing, naming any header kept out of it by a word such as 理由."""
+    near = [(c, v, found[1]) for c, v in layout.headers.items()
+            if (found := vocab.near_role(v)) is not None and found[0] == "intent"]
+    if near:
+        return [Problem(name, sheet.name, _cell(layout.header_row, c),
+                        f"「協働したいと思いますか」の列がありません — 見出し「{_text(v).strip()}」は「{word}」を含むため、"
+                        f"{word}を書く自由記述の列とみなしました。回答（{_ANSWER_LIST}）の列なら、見出しから「{word}」を外すか、"
+                        f"{word}を別の列に分けてください")
+                for c, v, word in near]
+    return [Problem(name, sheet.name, f"{layout.header_row}行目",
+        "「協働したいと思いますか」の列がありません — 見出しに「協働したい」「問1」「Q1」のいずれかを含む列、"
+        "または「思う」「思わない」「どちらとも言えない」の 3 列が必要です")]
+
+
+def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Problem]:
+    """A problem for each role (other than 所属) that two header cells claim: which one to read is a guess.
+
+    So is a 問1 column next to mark columns (思う / 思わない): the answer could be in either.
+    """
+    def shown(cols: list[int]) -> str:
+        return "、".join(f"{_cell(layout.header_row, c)}「{_text(layout.headers[c]).strip()}」" for c in cols)
+
+    problems = []
+    intent, marks = layout.columns("intent"), sorted(layout.marks())
+    if intent and marks:
+        problems.append(Problem(name, sheet.name, _cell(layout.header_row, intent[0]),
+            f"「協働したいと思いますか」の列（{shown(intent)}）と印の列（{shown(marks)}）の両方があります — "
+            "どちらで答えたか決められません。回答でない列の見出しを変えてください"))
+    for role, cols in layout.repeated_roles().items():
+        if role == "affiliation":  # read together, see _SheetReader.affiliation
+            continue
+        what = _ROLE_NAMES.get(role) or f"「{role.removeprefix('mark:')}」の印"
+        problems.append(Problem(name, sheet.name, _cell(layout.header_row, cols[0]),
+            f"{what}の列が {len(cols)} つあります（{shown(cols)}） — どの列を読むか決められません。"
+            "1 列にまとめるか、回答でない列の見出しを変えてください"))
+    return problems
 
 
 def _bad_cell_problems(name: str, sheet: RawSheet, last_row: int) -> list[Problem]:
@@ -371,7 +475,8 @@ def _cleaned_notes(name: str, sheet: RawSheet) -> list[str]:
             "（縦タブ・改ページは改行にしました）。"]
 
 
-def _fiscal_year(name: str, year: int | None, found: list[int], problems: list[Problem]) -> int | None:
+def _fiscal_year(name: str, year: int | None, found: list[int], problems: list[Problem],
+                 notes: list[str]) -> int | None:
     """Decide the fiscal year: --year, else the workbook's own cells, else the file name."""
     if year is not None:
         return year
@@ -381,12 +486,36 @@ def _fiscal_year(name: str, year: int | None, found: list[int], problems: list[P
         return None
     if found:
         return found[0]
-    from_name = fiscal_year_from_text(Path(name).stem)
-    if from_name is None:
+    return _fiscal_year_from_name(name, problems, notes)
+
+
+def _fiscal_year_from_name(name: str, problems: list[Problem], notes: list[str]) -> int | None:
+    """The fiscal year a file name states; a problem when it states none, or two that disagree.
+
+    A 4-digit year, a date or an era word (2017, 2018年2月, 平成29) is explicit; a bare H/R letter
+    (H29, R1) is read only when nothing explicit is there, since in 2017_r2 it means "round 2".
+    """
+    readings = fiscal_year_readings(Path(name).stem, file_name=True)
+    explicit = [r for r in readings if r.explicit]
+    chosen = explicit or readings
+    years = sorted({r.fiscal_year for r in chosen})
+    if len(years) > 1:
+        shown = "、".join(f"「{r.text}」は {r.fiscal_year} 年度" for r in chosen)
+        problems.append(Problem(name, None, None,
+            f"ファイル名から年度を決められません（{shown}） — ファイル名を直すか、"
+            "「概要」シートに年度を書くか、--year で指定してください"))
+        return None
+    if not years:
         problems.append(Problem(name, None, None,
             "年度が分かりません — 「概要」シートか見出しより上の行に年度・開催日を書くか、"
             "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください"))
-    return from_name
+        return None
+    ignored = [r.text for r in readings if not r.explicit and r.fiscal_year != years[0]]
+    if explicit and ignored:
+        used = "・".join(dict.fromkeys(r.text for r in explicit))
+        notes.append(f"{name}: ファイル名の「{'」「'.join(ignored)}」は年度とみなさず、「{used}」から {years[0]} 年度としました"
+                     "（違うときは --year で指定してください）。")
+    return years[0]
 
 
 def load_questionnaire(
@@ -461,12 +590,61 @@ def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Pat
 INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
 
-def find_input_files(folder: str | os.PathLike[str]) -> list[Path]:
-    """List the questionnaire files in a folder, sorted, skipping Excel's ~$ lock files and hidden files."""
+# The invented sample files bundled in data/raw/ (see README); real files are named freely.
+SAMPLE_PREFIX = "sample_"
+
+
+def is_sample(path: str | os.PathLike[str]) -> bool:
+    """Tell whether a file is one of the bundled invented samples (``sample_*``)."""
+    return Path(path).name.startswith(SAMPLE_PREFIX)
+
+
+def _questionnaire_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in Path(folder).iterdir()
+        p for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(("~$", "."))
     )
+
+
+def find_input_files(folder: str | os.PathLike[str], *, samples: bool | None = None) -> list[Path]:
+    """List the questionnaire files in a folder, sorted, skipping Excel's ~$ lock files and hidden files.
+
+    The bundled samples are used only while the folder holds no other questionnaire
+    (``samples=None``), so invented years never mix into a real report; ``samples=True``
+    keeps them and ``samples=False`` always leaves them out.
+    """
+    files = _questionnaire_files(Path(folder))
+    if samples is None:
+        samples = all(is_sample(p) for p in files)
+    return [p for p in files if samples or not is_sample(p)]
+
+
+def skipped_samples_note(folder: str | os.PathLike[str]) -> str | None:
+    """Say, in Japanese, which bundled samples ``find_input_files`` leaves out of ``folder``, if any."""
+    used = set(find_input_files(folder))
+    skipped = [p.name for p in _questionnaire_files(Path(folder)) if p not in used]
+    if not skipped:
+        return None
+    return (f"{Path(folder).as_posix()}: 本番のファイルがあるため、同梱の架空サンプル {len(skipped)} 件"
+            f"（{'・'.join(skipped)}）は使いません。")
+
+
+def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[str]]:
+    """Replace each folder among ``paths`` by its questionnaire files; return the files and notes."""
+    files: list[Path] = []
+    notes: list[str] = []
+    for given in map(Path, paths):
+        if not given.is_dir():
+            files.append(given)
+            continue
+        found = find_input_files(given)
+        if not found:
+            raise UnreadableFileError(given, "フォルダにアンケートのファイル（.xlsx・.csv）がありません。")
+        files.extend(found)
+        note = skipped_samples_note(given)
+        if note:
+            notes.append(note)
+    return files, notes
 
 
 def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],

@@ -49,6 +49,7 @@ _PHONE = re.compile(rf"(?<![0-9])(?:\+81|\(0[0-9]{{1,4}}\)|0[0-9]{{0,4}})(?:{_SE
 _PHONE_DIGITS = range(10, 13)
 
 _KANA = re.compile(r"^[\u3041-\u309f\u30a1-\u30ffー・]+$")
+_HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
 _KANJI_ONLY = re.compile(r"^[\u3005\u4e00-\u9fff\uf900-\ufaff]+$")
 _KANJI_CHAR = re.compile(r"[\u3005\u4e00-\u9fff\uf900-\ufaff]")
 _READING = re.compile(r"[(（]\s*[\u3041-\u309f\u30a1-\u30ffー・ 　]+\s*[)）]")
@@ -57,6 +58,8 @@ _NAME_JOINERS = frozenset("・=")
 _MAX_LOOSE_KANA = 5
 # Parts of speech that are whole dictionary words, never leftovers of a cut-up name.
 _NEVER_FRAGMENT = ("記号", "副詞", "接続詞", "感動詞", "連体詞", "接頭詞", "フィラー")
+# What janome reads the first kana of a hiragana name as (お|さだ|さん, おお|た|さん).
+_KANA_NAME_HEADS = ("接頭詞", "感動詞")
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,26 @@ class PrivacyRules:
     common_words: frozenset[str]
 
     def is_allowed(self, name: str) -> bool:
-        """Return True if ``name`` (or the full name it is part of) is on the allow-list."""
-        return any(name == a or name in a for a in self.allow)
+        """Return True if ``name`` is a whole name on the allow-list (spaces inside ignored).
+
+        Part of an entry is not enough: allowing 山田花子 must not keep every other 山田.
+        """
+        return _without_spaces(name) in {_without_spaces(a) for a in self.allow}
+
+
+def _without_spaces(name: str) -> str:
+    return re.sub(r"\s+", "", name)
+
+
+def _allowed_spans(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Return where allow-listed names stand in the text, spaced as in 山田 花子 or not."""
+    spans = []
+    for name in rules.allow:
+        letters = _without_spaces(name)
+        if letters:
+            pattern = r"\s*".join(re.escape(c) for c in letters)
+            spans.extend(m.span() for m in re.finditer(pattern, norm))
+    return spans
 
 
 def _nfkc(text: str) -> str:
@@ -193,6 +214,9 @@ def _strict_name_part(tok: _Tok, personal: bool, rules: PrivacyRules) -> bool:
         return False
     kind = tok.pos[1]
     if kind == "固有名詞":
+        if not personal and tok.pos[2] == "地域":
+            # 横浜市長, 港北区長: a place before a title, unless it is also a surname (千葉).
+            return _is_person_word(tok.surface) or _is_person_word(tok.surface, with_honorific=True)
         return True
     if tok.unknown:
         return kind != "数" and any(c.isalpha() for c in tok.surface)
@@ -250,10 +274,23 @@ def _name_before(norm: str, tokens: Sequence[_Tok], k: int, start: int, end: int
               and tok.surface not in rules.roles
               and _loose_fragment(tok, next_to_suffix=tok.end == end)):
             loose_seen = True
+        elif ((loose_seen or strict_seen or start < end) and tok.pos[0] in _KANA_NAME_HEADS
+              and _HIRAGANA.match(norm[tok.start:end]) and end - tok.start <= _MAX_LOOSE_KANA):
+            # A prefix or interjection only starts a word, so the name starts here:
+            # in おさださん the name is おさだ, not just さだ.
+            start = tok.start
+            break
         else:
             break
         start = tok.start
         k -= 1
+    if end - start == 1 and strict_seen and not loose_seen and _KANJI_ONLY.match(norm[start:end]):
+        # 小鳥|遊さん: a one-kanji "name" glued to a kanji noun is the end of a longer surname.
+        head = tokens[k] if k >= 0 else None
+        if (head is not None and head.end == start and head.pos[:2] == ("名詞", "一般")
+                and _KANJI_ONLY.match(head.surface) and len(head.surface) <= 3
+                and head.surface not in rules.roles and not _ends_with_place(head.surface, rules)):
+            start = head.start
     if start >= end or (loose_seen and not strict_seen and end - start < 2):
         return None  # one stray kana (人|が|ちゃん|と) is no name
     return start, end
@@ -470,8 +507,9 @@ def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
                        rules: PrivacyRules | None = None) -> str:
     """Return ``text`` with personal names, phone numbers and e-mail addresses masked.
 
-    ``allow`` lists names that may stay; None uses the allow-list of ``privacy.toml``,
-    any other value replaces it (pass ``()`` to mask every name).
+    ``allow`` lists names that may stay, each as a whole (山田花子 keeps 山田花子 and
+    山田 花子, not a bare 山田); None uses the allow-list of ``privacy.toml``, any other
+    value replaces it (pass ``()`` to mask every name).
     """
     if not text:
         return text
@@ -489,6 +527,9 @@ def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
     masked_names = sorted((n for n in names if not rules.is_allowed(n)), key=lambda n: (-len(n), n))
     spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
     spans += _other_occurrences(norm, tokens, masked_names, rules)
+    # janome reads 山田花子 as 山田 + 花子: the parts of an allowed name stay with it.
+    allowed = _allowed_spans(norm, rules)
+    spans = [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in allowed)]
     spans += _readings_after(norm, spans)
     pieces: list[str] = []
     cursor = 0

@@ -68,6 +68,13 @@ class ReportResult:
         """Return every file written, relative to ``out_dir``."""
         return sorted({p for f in self.figures for p in f.files} | set(self.tables) | {Path(INDEX)})
 
+    def file_table(self) -> pd.DataFrame:
+        """Return one row per written name (folder/stem) and how many files of each format it has."""
+        written = pd.DataFrame({"name": [(p.parent / p.stem).as_posix() for p in self.files],
+                                "format": [p.suffix.lstrip(".") for p in self.files]})
+        formats = [f for f in ("png", "svg", "pdf", "csv", "xlsx", "html") if f in set(written["format"])]
+        return pd.crosstab(written["name"], written["format"]).reindex(columns=formats, fill_value=0)
+
 
 class Stopwatch:
     """Collect wall-clock seconds per named stage, in the order the stages ran."""
@@ -116,6 +123,24 @@ def name_words(comments: pd.DataFrame) -> frozenset[str]:
         for _, pos, base in raw
         if "固有名詞,人名" in pos and not rules.is_allowed(base) and base not in rules.common_words
     )
+
+
+@dataclass(frozen=True)
+class WordData:
+    """Word counts by group and the words of each comment, with personal names left out."""
+
+    frequencies: pd.DataFrame
+    documents: list[list[str]]
+    names: frozenset[str]
+
+
+def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = ("協働",)) -> WordData:
+    """Count words by group and list each comment's words for clouds and networks, names removed."""
+    names = name_words(comments)
+    freq = word_frequencies(comments, by="group", exclude=exclude)
+    freq = freq[~freq["word"].isin(names)].reset_index(drop=True)
+    documents = [[w for w in doc if w not in names] for doc in comment_words(comments, exclude=exclude)]
+    return WordData(freq, documents, names)
 
 
 def _pct(value: float) -> str:
@@ -390,11 +415,9 @@ def build_report(
     with watch.stage("テーマ判定"):
         tagged = tag_comments(comments, rules=rules)
     with watch.stage("語の集計"):
-        names = name_words(comments)
-        freq = word_frequencies(comments, by="group", exclude=exclude_words)
-        freq = freq[~freq["word"].isin(names)].reset_index(drop=True)
-        words = [[w for w in doc if w not in names] for doc in comment_words(comments, exclude=exclude_words)]
-        edges = plots.cooccurrence(words, top_n=network_words, min_jaccard=network_min_jaccard)
+        words = word_data(comments, exclude=exclude_words)
+        freq = words.frequencies
+        edges = plots.cooccurrence(words.documents, top_n=network_words, min_jaccard=network_min_jaccard)
 
     with atomic_directory(out_dir) as root:
         # mkdtemp makes the staging folder private; a report is meant to be shared.
@@ -416,7 +439,7 @@ def build_report(
                 f"{period}_intent_by_group_years", "協働したいと思いますか（年度別の比較）",
                 "各年度の区分別の割合を横に並べたものです。",
                 lambda: plots.plot_intent_by_group_years(shares, survey=survey_title),
-                intent_key_numbers(shares[shares["fiscal_year"] == years[-1]]),
+                [f"{fy}年度 {line}" for fy in years for line in intent_key_numbers(shares[shares["fiscal_year"] == fy])],
                 out.table(shares, f"{period}_intent_by_group_years"), cost=len(years),
             )
             trend = shares[shares["answer"].astype(str) == "思う"]
@@ -434,7 +457,7 @@ def build_report(
             out.figure(
                 f"{period}_themes_by_group", "コメントに現れるテーマ（市民と職員）",
                 "テーマに触れたコメントの割合。* は Fisher の正確検定で p<0.05 のテーマです"
-                "（テーマが多く人数も少ないので、差の目安として読んでください）。",
+                "（テーマが多く人数も少ないので、差の目安として読んでください）。" + _others_note(tagged),
                 lambda: plots.plot_themes_by_group(comparison, years=years, survey=survey_title),
                 themes_key_numbers(comparison), out.table(comparison, f"{period}_themes_by_group"),
             )
@@ -465,7 +488,9 @@ def build_report(
             out.figure(
                 f"{period}_themes_by_question", "設問別にみたテーマ",
                 "「理由」「講演」「ワークショップ」の各設問のコメントに、どのテーマが現れたか。",
-                lambda: plots.plot_themes_by_question(by_question, years=years, survey=survey_title),
+                lambda: plots.plot_themes_by_question(
+                    by_question, years=years, order=plots.order_themes_by_share(comparison)["theme"].tolist(),
+                    survey=survey_title),
                 question_key_numbers(by_question), out.table(by_question, f"{period}_themes_by_question"),
             )
         else:
@@ -498,6 +523,12 @@ def check_replaceable(out_dir: Path) -> None:
             f"{out_dir}: 本ツールの報告書ではないファイルが入っています。書き出し先のフォルダは丸ごと置き換わるため、"
             "空のフォルダか新しいフォルダ名を --out に指定してください。"
         )
+
+
+def _others_note(tagged: pd.DataFrame) -> str:
+    """Say how many comments fall outside 市民/職員 and so outside the two-group comparison."""
+    others = int((~tagged["group"].astype(str).isin(plots.GROUPS)).sum())
+    return f"区分が「その他」（見学者など）のコメント {others} 件は、市民と職員の比較に含めていません。" if others else ""
 
 
 def _with_total(freq: pd.DataFrame) -> pd.DataFrame:

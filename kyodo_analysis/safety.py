@@ -26,7 +26,18 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_MIN_BYTES = 1 * MB  # small parts (styles, a tiny sheet) may compress well legitimately
 MAX_PARTS = 10_000
 MAX_ROWS_PER_SHEET = 100_000
+# Rows of all sheets together: many hidden sheets just under the per-sheet limit cost as much as one huge one.
+MAX_ROWS_TOTAL = 150_000
 MAX_CELLS = 500_000
+# openpyxl creates one object for every cell of every merged range while loading, so the merged
+# area is paid in memory however small the file is (A1:XFD1048576 is 17 billion cells).
+MAX_MERGED_CELLS = 500_000
+# The rectangle from A1 to the farthest cell holding a value, summed over the sheets: the grid
+# the reader builds has one slot per position, so three cells can otherwise ask for gigabytes.
+MAX_USED_AREA = 500_000
+# Excel's own sheet size, used for a merged range that names whole rows or columns.
+EXCEL_ROWS = 1_048_576
+EXCEL_COLUMNS = 16_384
 # Excel uses 100,000 hashing rounds; a file asking for far more only makes a wrong password slow.
 MAX_SPIN_COUNT = 1_000_000
 MAX_ENCRYPTION_INFO_BYTES = 1 * MB
@@ -230,6 +241,13 @@ _DOCTYPE = re.compile(
 )
 # One pass finds the row, cell and formula start tags (with or without a namespace prefix).
 _SHEET_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?(row|c|f)[\s/>]")
+# <mergeCell ...> up to the next "<" (which cannot occur inside a tag of well-formed XML).
+_MERGE_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?mergeCell(?=[\s/>])([^<]*)")
+# Attributes one by one, so that a ref="…" inside another attribute's value is not taken for the real one.
+_ATTRIBUTE = re.compile(rb"""([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_RANGE_END = re.compile(r"\$?([A-Za-z]{1,3})?\$?([0-9]{1,9})?")
+# Excel writes every part in UTF-8; another encoding would hide the tags from the byte scan.
+_XML_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 _SCAN_CHUNK = 1 * MB
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _SHEET_PART = re.compile(r"(?i)(?:^|/)worksheets/[^/]+\.xml$")
@@ -273,29 +291,94 @@ class _PartScan:
     rows: int = 0
     cells: int = 0
     formulas: bool = False
+    merged_cells: int = 0  # the summed area of the merged ranges
+    widest_merge: str = ""
+    widest_merge_cells: int = 0
+
+
+def _range_end(text: str) -> tuple[int | None, int | None] | None:
+    """(column, row) of one end of a range like "$B$3", "B" or "3" (None for a missing part), or None."""
+    match = _RANGE_END.fullmatch(text)
+    if not match or not text:
+        return None
+    letters, digits = match.groups()
+    column = None
+    if letters:
+        column = 0
+        for letter in letters.upper():
+            column = column * 26 + ord(letter) - 64
+    return column, int(digits) if digits else None
+
+
+def merged_area(ref: str) -> int | None:
+    """The number of cells a merged range like "F1:ZZ3000" covers, or None if the reference is not one.
+
+    Whole columns ("A:C") and whole rows ("1:3") count Excel's full sheet height or width.
+    """
+    ends = [_range_end(end) for end in ref.split(":")]
+    if len(ends) > 2 or any(end is None for end in ends):
+        return None
+    (col1, row1), (col2, row2) = ends[0], ends[-1]
+    if (col1 is None) != (col2 is None) or (row1 is None) != (row2 is None) or (col1 is None and row1 is None):
+        return None
+    columns = abs(col2 - col1) + 1 if col1 is not None else EXCEL_COLUMNS
+    rows = abs(row2 - row1) + 1 if row1 is not None else EXCEL_ROWS
+    return columns * rows
+
+
+def _scan_merges(scan: _PartScan, buf: bytes, end: int, part: str) -> None:
+    for tag in _MERGE_TAG.finditer(buf, 0, end):
+        refs = [m[2] if m[2] is not None else m[3] for m in _ATTRIBUTE.finditer(tag[1]) if m[1] == b"ref"]
+        ref = refs[0].decode("ascii", "replace") if refs else ""
+        area = merged_area(ref)
+        if area is None:
+            # The byte scan cannot tell how large it is, so openpyxl must not find out either.
+            raise Refused(_broken_message(part, f"結合セルの範囲「{ref[:40]}」を読めません"))
+        scan.merged_cells += area
+        if area > scan.widest_merge_cells:
+            scan.widest_merge, scan.widest_merge_cells = ref, area
+
+
+def _check_encoding(head: bytes, part: str) -> None:
+    """Refuse a worksheet not in UTF-8: the byte scan could not see its rows, cells and merges."""
+    declared = _XML_ENCODING.match(head)
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:2] in (b"<\x00", b"\x00<")
+    if utf16 or (declared and declared[1].lower().replace(b"_", b"-") not in (b"utf-8", b"utf8")):
+        raise Refused(
+            f"ブックの中（{part}）のシートが、Excel の使わない文字コード（UTF-8 以外）で書かれています。"
+            "作成元を確かめ、Excel で開いて「Excel ブック（.xlsx）」として保存し直してください。"
+        )
 
 
 def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, is_sheet: bool) -> _PartScan:
     """Stream one XML part: refuse a DTD anywhere; for a sheet count rows, cells and formulas."""
     scan = _PartScan()
     carry = b""
+    first = True
     try:
         with archive.open(info) as stream:
             while True:
                 chunk = stream.read(_SCAN_CHUNK)
                 buf = carry + chunk
+                if is_sheet and first:
+                    _check_encoding(buf[:256], info.filename)
+                    first = False
                 if _DOCTYPE.search(buf):
                     raise Refused(_entity_message(info.filename))
-                # Cut after the last ">": a tag name never runs past the ">" that follows it,
-                # so no tag is counted twice or split between two buffers.
-                cut = len(buf) if not chunk else buf.rfind(b">") + 1
+                # Cut before the last "<": well-formed XML has no "<" inside a tag (not even in an
+                # attribute value), so every tag before the cut is whole and none is seen twice.
+                cut = len(buf) if not chunk else max(buf.rfind(b"<"), 0)
                 if cut == 0 and len(buf) > 2 * _SCAN_CHUNK:
+                    if is_sheet:  # Excel keeps a cell's text under 32,767 characters; this hides a tag
+                        raise Refused(_broken_message(info.filename, "2 MB を超える切れ目のない部分があります"))
                     cut = len(buf) - 64
                 if is_sheet:
                     tags = _SHEET_TAG.findall(buf, 0, cut)
                     scan.rows += tags.count(b"row")
                     scan.cells += tags.count(b"c")
                     scan.formulas = scan.formulas or b"f" in tags
+                    if b"mergeCell" in buf:
+                        _scan_merges(scan, buf, cut, info.filename)
                 carry = buf[cut:]
                 if not chunk:
                     return scan
@@ -314,6 +397,8 @@ class SheetPart:
     rows: int
     cells: int
     formulas: bool
+    merged_cells: int = 0
+    widest_merge: str = ""
 
 
 @dataclass(frozen=True)
@@ -457,7 +542,8 @@ def check_package(data: bytes) -> CheckedPackage:
         raise Refused(_not_a_workbook(names))
     titles = _sheet_titles(archive, workbook, names)
     sheets = tuple(
-        SheetPart(titles.get(part, part), part, scan.rows, scan.cells, scan.formulas)
+        SheetPart(titles.get(part, part), part, scan.rows, scan.cells, scan.formulas, scan.merged_cells,
+                  scan.widest_merge)
         for part, scan in scans.items() if _SHEET_PART.search(part)
     )
     for sheet in sheets:
@@ -466,6 +552,20 @@ def check_package(data: bytes) -> CheckedPackage:
                 f"シート「{sheet.title}」の行が多すぎます（{sheet.rows:,} 行。上限は {MAX_ROWS_PER_SHEET:,} 行）。"
                 "回答のない行を削除するか、ファイルを分けて保存し直してください。"
             )
+    rows = sum(s.rows for s in sheets)
+    if rows > MAX_ROWS_TOTAL:
+        raise Refused(
+            f"ブック全体の行が多すぎます（{len(sheets)} シートで合わせて {rows:,} 行。上限はブック全体で {MAX_ROWS_TOTAL:,} 行）。"
+            "非表示のシートも数えます。回答以外のシートや回答のない行を削除して保存し直すか、ファイルを分けてください。"
+        )
+    merged = sum(s.merged_cells for s in sheets)
+    if merged > MAX_MERGED_CELLS:
+        widest = max(sheets, key=lambda s: s.merged_cells)
+        raise Refused(
+            f"シート「{widest.title}」の結合セルが広すぎます（結合された範囲がブック全体で {merged:,} セル分。"
+            f"上限は {MAX_MERGED_CELLS:,} セル分。いちばん広いのは {widest.widest_merge}）。"
+            "Excel で結合を解除する（「セルを結合して中央揃え」を外す）か、結合を回答の表の中だけにして保存し直してください。"
+        )
     cells = sum(s.cells for s in sheets)
     if cells > MAX_CELLS:
         raise Refused(
@@ -473,6 +573,16 @@ def check_package(data: bytes) -> CheckedPackage:
             "回答以外のシートや、書式だけが入った行・列を削除して保存し直すか、ファイルを分けてください。"
         )
     return CheckedPackage(data, sheets)
+
+
+def used_area_message(title: str, rows: int, columns: int, total: int, farthest: str) -> str:
+    """Refusal for sheets whose used rectangle (A1 to the farthest value) is above MAX_USED_AREA."""
+    whole = f"ブック全体では {total:,} セル分。" if total != rows * columns else ""
+    return (
+        f"シート「{title}」で使われている範囲が広すぎます（A1 から {rows:,} 行 × {columns:,} 列 = {rows * columns:,} セル分。"
+        f"{whole}上限はブック全体で {MAX_USED_AREA:,} セル分）。{farthest} に値があります。"
+        "回答の表から離れたセルの値や結合を削除して保存し直してください。"
+    )
 
 
 def explain_load_failure(data: bytes, error: Exception) -> str:

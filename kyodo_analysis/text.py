@@ -38,7 +38,7 @@ from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
 
 # Bump when the way tokens are produced or stored changes, so old cache entries are ignored.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 # janome cuts its lattice at 1,024 characters wherever it is; cutting earlier at a
 # sentence end (or a comma) keeps words whole.
 MAX_PIECE = 400
@@ -52,6 +52,11 @@ R = TypeVar("R")
 _SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])")
 _SOFT_BREAK = re.compile(r"(?<=[、，,・ 　])")
 _WHITESPACE_POS = "記号,空白"
+# A line break inside a cell (Alt+Enter) ends a sentence as a full stop does, so it is
+# kept as one for same-sentence rules ([b]) and phrases.
+_LINE_BREAK_POS = "記号,句点,*,*"
+# Verbs made of tokens janome splits only in some inflections; named like janome's 名詞,複合.
+COMPOUND_VERB_POS = "動詞,複合,*,*"
 
 
 # Context ids of 名詞,一般 in janome's IPADIC. janome's own simpledic loader gives user
@@ -81,11 +86,16 @@ class DomainUserDictionary(UserDictionary):
                 pos, "*", "*", surface, reading, reading)
 
 
+def default_user_dictionary() -> str:
+    """Return the path of the bundled domain user dictionary (``data/userdict.csv``)."""
+    return str(resources.files("kyodo_analysis") / "data" / "userdict.csv")
+
+
 @lru_cache(maxsize=None)
 def get_tokenizer(user_dictionary: str | None = None) -> Tokenizer:
     """Return a janome Tokenizer loaded with the domain user dictionary (cached)."""
     if user_dictionary is None:
-        user_dictionary = str(resources.files("kyodo_analysis") / "data" / "userdict.csv")
+        user_dictionary = default_user_dictionary()
     tokenizer = Tokenizer()
     tokenizer.user_dic = DomainUserDictionary(user_dictionary)
     return tokenizer
@@ -139,8 +149,9 @@ def _split_long_sentence(sentence: str, limit: int) -> Iterator[str]:
 def _raw_tokens(text: str, analyzer: Analyzer) -> tuple[RawToken, ...]:
     """Tokenise one text without cache: the single place janome runs."""
     out: list[RawToken] = []
-    append = out.append
     for piece in split_for_tokenizer(text):
+        tokens: list[RawToken] = []
+        append = tokens.append
         for token in analyzer.analyze(piece):
             # Reading node/extra directly skips janome's per-attribute __getattr__.
             extra = token.extra
@@ -149,10 +160,16 @@ def _raw_tokens(text: str, analyzer: Analyzer) -> tuple[RawToken, ...]:
             else:
                 node = token.node
                 pos, base = node.part_of_speech, node.base_form
+            surface = token.node.surface
+            if pos.startswith("記号") and surface.splitlines() != [surface]:
+                # "\r\n" comes as two tokens; one break is enough.
+                if not tokens or tokens[-1][1] != _LINE_BREAK_POS:
+                    append((surface, _LINE_BREAK_POS, surface))
+                continue
             if pos.startswith(_WHITESPACE_POS):
                 continue
-            surface = token.node.surface
             append((surface, pos, surface if base == "*" else base))
+        out.extend(join_compound_verbs(tokens))
     return tuple(out)
 
 
@@ -209,6 +226,36 @@ class BaseFormStopFilter(TokenFilter):
                 yield token
 
 
+class PlainVerbFilter(TokenFilter):
+    """Give potential verbs the base form of the verb they come from (話し合える → 話し合う)."""
+
+    def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        """Yield ``tokens`` with potential verbs in their plain verb's base form."""
+        for token in tokens:
+            if token.part_of_speech.startswith(("動詞,自立", COMPOUND_VERB_POS)):
+                plain = plain_verb(token.base_form)
+                if plain != token.base_form:
+                    token = Token(token.surface, token.part_of_speech, plain)
+            yield token
+
+
+class ExcludeFilter(TokenFilter):
+    """Put a break in place of each excluded word, so it is dropped and never joins a compound."""
+
+    # Not a noun, so CompoundNounFilter does not join across it; POSKeepFilter drops it.
+    BREAK_POS = "記号,一般,*,*"
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(normalize(w) for w in words)
+
+    def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        """Yield ``tokens`` with excluded words turned into breaks."""
+        for token in tokens:
+            if token.base_form in self.words:
+                token = Token(token.surface, self.BREAK_POS, token.base_form)
+            yield token
+
+
 def content_words(
     tokens: Iterable[Token],
     *,
@@ -216,10 +263,17 @@ def content_words(
     exclude: Iterable[str] = (),
     compound: bool = False,
 ) -> list[Token]:
-    """Return the nouns, verbs and adjectives of ``tokens`` in base form, minus stopwords."""
+    """Return the nouns, verbs and adjectives of ``tokens`` in base form, minus stopwords.
+
+    Potential verbs count as their verb (話し合える as 話し合う). Words in ``exclude`` are
+    removed before compound nouns are joined: with ``compound=True`` 協働事業 counts as 事業 and
+    市民協働 as 市民, so an excluded word never survives inside a compound, and the words
+    on either side of it are not joined into one.
+    """
     if stopwords is None:
         stopwords = load_stopwords()
-    steps: list[TokenFilter] = []
+    exclude = list(exclude)
+    steps: list[TokenFilter] = [PlainVerbFilter(), ExcludeFilter(exclude)]
     if compound:
         # Only plain nouns are joined; joining numbers or suffixes would make rare junk words.
         steps.append(POSStopFilter(list(NON_CONTENT_POS)))
@@ -258,10 +312,7 @@ def load_stopwords(path: str | os.PathLike[str] | None = None) -> frozenset[str]
 @lru_cache(maxsize=None)
 def analyzer_fingerprint(user_dictionary: str | None = None) -> str:
     """Return a short id of everything that changes tokens: janome, dictionary, pipeline."""
-    if user_dictionary is None:
-        udic = (resources.files("kyodo_analysis") / "data" / "userdict.csv").read_bytes()
-    else:
-        udic = Path(user_dictionary).read_bytes()
+    udic = Path(user_dictionary or default_user_dictionary()).read_bytes()
     h = hashlib.sha256()
     for part in (JANOME_VERSION, PIPELINE_VERSION, str(MAX_PIECE), "NFKC"):
         h.update(part.encode() + b"\0")
@@ -467,18 +518,19 @@ def map_tokenized(
                 key = batch_keys[i] if store is not None else None
                 if key is not None and key in hits:
                     out.append((text, fn(hits[key])))
-                    continue
-                blob, value = next(fresh)
-                if blob is None:  # tokenised here: value is the token tuple
-                    if key is not None:
-                        blobs.append((key, pickle.dumps(value, protocol=5)))
-                    value = fn(value)
-                elif key is not None:
-                    blobs.append((key, blob))
-                out.append((text, value))
+                else:
+                    blob, value = next(fresh)
+                    if blob is None:  # tokenised here: value is the token tuple
+                        if key is not None:
+                            blobs.append((key, pickle.dumps(value, protocol=5)))
+                        value = fn(value)
+                    elif key is not None:
+                        blobs.append((key, blob))
+                    out.append((text, value))
+                # Per text: a batch can take minutes; tqdm's mininterval limits the redraws.
+                bar.update(1)
             if store is not None:
                 store.put_blobs(blobs)
-            bar.update(len(batch))
             yield from out
     finally:
         bar.close()
@@ -511,11 +563,105 @@ def tokenize_many(
     return [results[t] for t in texts]
 
 
-# Potential verbs (話せる, 理解し合える) have their own base form in IPADIC; mapping the
-# e-row ending back gives the plain verb a rule is written with.
+# --- verbs: potential forms and compounds ----------------------------------------------
+
+# Potential verbs (話せる, 言える) have their own base form in IPADIC; swapping the e-row
+# ending back gives the plain verb a rule is written with.
 _POTENTIAL_ENDINGS = {"せる": "す", "える": "う", "ける": "く", "める": "む", "れる": "る",
                       "てる": "つ", "べる": "ぶ", "げる": "ぐ", "ねる": "ぬ"}
 _MUTUAL_SUFFIXES = ("し合う", "しあう")
+# 合う after a verb's 連用形 ("each other"); 合える is only ever its potential.
+_MUTUAL_VERBS = {"合う": "合う", "合える": "合う", "あう": "あう", "あえる": "あう"}
+
+# IPADIC lists real potential verbs (言える, 話し合える) as plain ichidan verbs, exactly like
+# the verbs of their own that share their form (進める is not 進む made potential, nor
+# 分かれる 分かる), and nothing in janome's dictionary tells the two apart. These are the
+# common verbs of their own whose godan look-alike janome knows; they are matched as word
+# endings so compounds follow (受け付ける, 取り入れる). A verb missing here is merged with
+# the wrong verb; one listed needlessly only keeps its own form.
+_OWN_ERU_VERBS = frozenset("""
+    付ける 着ける 就ける 附ける つける づける 掛ける かける 向ける 届ける 続ける つづける
+    進める 立てる 建てる たてる 育てる 充てる 並べる ならべる 浮かべる 揃える そろえる 整える
+    調える 添える 叶える 適える かなえる 止める 留める やめる とめる 辞める 求める もとめる
+    込める こめる 含める 詰める 温める 染める 痛める 傷める いためる 沈める 潜める 緩める 弛める
+    縮める 歪める 苛める 竦める 屈める 貶める 傾ける 傾げる 背ける かたむける 苦しめる 慰める
+    休める 開ける 空ける 明ける あける 入れる いれる 陥れる 退ける のける どける しりぞける
+    絡める からめる 構える 支える 伝える 唱える 交える 違える ちがえる 従える 伏せる 除ける
+    告げる 和らげる 平らげる 懐ける
+
+    分かれる わかれる 抜ける ぬける 割れる われる 欠ける 売れる うれる 焼ける やける 妬ける
+    砕ける 破れる 破ける 裂ける 揺れる 溶ける 解ける とける 解れる 折れる おれる 切れる きれる
+    剥ける むける 剥げる 弾ける 触れる ふれる 隠れる 漏れる 洩れる 優れる 勝れる すぐれる
+    生れる 埋もれる 埋れる 揉める もめる 震える 失せる 透ける 照れる てれる 焦れる 拓ける
+    ひらける 富める 病める 擦れる すれる 掠れる 捻れる 捩れる ずれる 逸れる それる 廃れる
+    ちぎれる こじれる 拗れる くじける 被れる かぶれる あふれる まぎれる はぐれる
+
+    あれる うける うめる うまれる かえる かれる さける つかれる つれる はえる させる おける
+    わける のせる たれる おくれる ふける ほれる はける たける よれる かげる あたえる さされる
+    くるまれる
+
+    合わせる 合せる あわせる 知らせる しらせる 任せる まかせる 済ませる すませる 聞かせる
+    寝かせる 眠らせる 笑わせる わらわせる 泣かせる なかせる 騒がせる さわがせる 咲かせる
+    さかせる 震わせる 光らせる 曇らせる くもらせる 響かせる 轟かせる 狂わせる 浮かせる
+    鳴かせる 遅らせる 降らせる 終わらせる おわらせる 紛らわせる 煩わせる 賑わせる 習わせる
+    遊ばせる 忍ばせる 脱がせる 絡ませる 匂わせる におわせる 働かせる 負かせる 困らせる
+    喜ばせる 悩ませる 驚かせる 濁らせる 巡らせる めぐらせる いからせる ほころばせる 待たせる
+    持たせる 食わせる
+""".split())
+
+
+@lru_cache(maxsize=8192)
+def _is_godan_verb(word: str) -> bool:
+    """Return whether janome's dictionary has ``word`` as one godan verb in dictionary form."""
+    tokens = list(get_tokenizer().tokenize(word))
+    if len(tokens) != 1:
+        return False
+    token = tokens[0]
+    return (token.part_of_speech.startswith("動詞") and token.infl_type.startswith("五段")
+            and token.base_form == word)
+
+
+@lru_cache(maxsize=65536)
+def plain_verb(base: str) -> str:
+    """Return the verb a potential verb is formed from (言える → 言う), else ``base`` itself."""
+    for potential, plain in _MUTUAL_VERBS.items():
+        if base.endswith(potential) and len(base) > len(potential):
+            return base[: -len(potential)] + plain
+    if len(base) < 3 or base[-2:] not in _POTENTIAL_ENDINGS:
+        return base
+    if any(base[i:] in _OWN_ERU_VERBS for i in range(len(base) - 2)):
+        return base
+    plain = base[:-2] + _POTENTIAL_ENDINGS[base[-2:]]
+    return plain if _is_godan_verb(plain) else base
+
+
+def join_compound_verbs(tokens: Sequence[RawToken]) -> list[RawToken]:
+    """Join compound verbs janome splits in some inflections only into one token.
+
+    janome reads 信じ合える as one word but 信じ|合う as two, 言い合う as one but 言い|合える
+    as two, and 目指せる as 目|指せる. Joined, each is one ``COMPOUND_VERB_POS`` token whose
+    base form leads to the dictionary form (信じ合う, 言い合う, 目指す) as the one-word
+    readings do, so rules and counts see the same word however it is inflected.
+    """
+    out: list[RawToken] = []
+    for token in tokens:
+        surface, pos, base = token
+        if out and pos.startswith("動詞"):
+            head = out[-1]
+            if base in _MUTUAL_VERBS and head[1].startswith("動詞"):
+                stem = out.pop()[0]
+                # A サ変 noun belongs to the verb: 協力|し|合える is one word like 理解し合う.
+                if head[2] == "する" and out and out[-1][1].startswith("名詞,サ変接続"):
+                    stem = out.pop()[0] + stem
+                out.append((stem + surface, COMPOUND_VERB_POS, stem + base))
+                continue
+            if head[1].startswith("名詞"):
+                plain = plain_verb(base)
+                if plain != base and _is_godan_verb(head[0] + plain):
+                    out[-1] = (head[0] + surface, COMPOUND_VERB_POS, head[0] + base)
+                    continue
+        out.append(token)
+    return out
 
 
 @lru_cache(maxsize=65536)
@@ -525,11 +671,9 @@ def forms(raw: RawToken) -> tuple[str, ...]:
     out = [base.lower()]
     if surface.lower() != out[0]:
         out.append(surface.lower())
-    if pos.startswith("動詞,自立"):
-        plain = out[0]
-        if len(plain) >= 3 and plain[-2:] in _POTENTIAL_ENDINGS:
-            plain = plain[:-2] + _POTENTIAL_ENDINGS[plain[-2:]]
-            out.append(plain)
+    if pos.startswith(("動詞,自立", COMPOUND_VERB_POS)):
+        plain = plain_verb(out[0])
+        out.append(plain)
         # IPADIC has compound verbs such as 理解し合う/協力し合う; the stem is the topic word.
         for suffix in _MUTUAL_SUFFIXES:
             if plain.endswith(suffix) and len(plain) > len(suffix):

@@ -10,7 +10,7 @@ serves both the bundled TOML rule file and KH Coder coding-rule files (``kh_code
     near(A-B)[N]    A and B within N tokens of each other, either order (default 10)
     seq(A-B)[N]     A, then B within N tokens (default 10)
     [bN] / [b]      ... and in the same sentence; ``(A|B)`` inside near/seq lists alternatives
-    <>name          another theme of the same file
+    <>name, <*name> another theme defined earlier in the same file (``<*name>`` is KH Coder's form)
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .text import RawToken, forms, get_analyzer, map_tokenized, normalize, open_cache, tokenize_many
+from .text import RawToken, forms, map_tokenized, normalize, open_cache, tokenize, tokenize_many
 
 DEFAULT_DISTANCE = 10
 # Tokens that end a sentence, for the [b] (same sentence) option.
@@ -331,16 +331,12 @@ class Never(Node):
 def word_parts(text: str) -> tuple[str, ...]:
     """Return the base forms a rule word stands for (``A+B`` joins phrases)."""
     parts: list[str] = []
-    analyzer = get_analyzer()
     for piece in text.split("+"):
         piece = piece.strip()
         if not piece:
             raise RuleError(f"「{text}」の「+」の前後に語がありません")
-        for token in analyzer.analyze(piece):
-            extra = token.extra
-            base = extra[3] if extra else token.node.base_form
-            surface = token.node.surface
-            parts.append((surface if base == "*" else base).lower())
+        # The comments' own tokenizer, so compound verbs are joined the same way on both sides.
+        parts.extend(token.base_form.lower() for token in tokenize(piece))
     if not parts:
         raise RuleError(f"「{text}」から語を取り出せません")
     return tuple(parts)
@@ -356,7 +352,7 @@ def make_word(text: str) -> Word:
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<near>(?:near|seq)\((?P<slots>[^()]*(?:\([^()]*\)[^()]*)*)\)(?:\[(?P<opt>[^\]]*)\])?)
-      | (?P<ref><>[^\s()&|!]+)
+      | (?P<ref><\*[^\s()&|!<>]+>|<>[^\s()&|!]+)
       | (?P<op>\(|\)|&|\||!)
       | (?P<word>[^\s()&|!]+)
     )""",
@@ -373,16 +369,34 @@ UNSUPPORTED = (
     (re.compile(r"^(lw|lc|no)(\s*[<>=]|$)", re.IGNORECASE), "文書の長さ・番号の指定"),
     (re.compile(r"^(<=|>=|==|=|<|>)(\d|$)"), "出現回数・比較の指定"),
 )
+# Rule syntax and quotes: inside a word they mean a typo, and the word would never match.
+_NOT_IN_WORDS = re.compile(r"""[<>*"'\[\]()「」『』“”‘’]""")
 
 
 def _check_supported(word: str, where: str) -> None:
+    # KH Coder quotes a heading or variable value that has spaces: "<>見出し1-->…".
+    inner = word[1:-1] if len(word) > 1 and word[0] == word[-1] == '"' else word
     for pattern, label in UNSUPPORTED:
-        if pattern.search(word):
+        if pattern.search(inner):
             raise RuleError(f"{where}: {label}には対応していません（「{word}」）")
 
 
+def _check_word(word: str, where: str) -> None:
+    """Stop on a word that is KH Coder syntax this reader lacks, or that holds rule syntax."""
+    _check_supported(word, where)
+    bad = _NOT_IN_WORDS.search(word)
+    if bad:
+        hint = "。他のコードを使うときは <*コード名> と書きます" if word.startswith("<") else ""
+        raise RuleError(f"{where}: 「{word}」は語として読めません"
+                        f"（「{bad.group()}」は語に使えない文字です{hint}）")
+
+
 class _Parser:
-    """Recursive-descent parser: or < and < not < atom."""
+    """Recursive-descent parser: or < and < not < atom.
+
+    Words, references and near/seq terms are checked and built while lexing, so a
+    line of a multi-line KH Coder condition can be checked on its own (``check_words``).
+    """
 
     def __init__(self, text: str, where: str, codes: dict[str, Node]) -> None:
         self.where = where
@@ -390,8 +404,8 @@ class _Parser:
         self.items = self._lex(normalize(text))
         self.i = 0
 
-    def _lex(self, text: str) -> list[tuple[str, str, re.Match]]:
-        items = []
+    def _lex(self, text: str) -> list[tuple[str, str, Node | None]]:
+        items: list[tuple[str, str, Node | None]] = []
         pos = 0
         text = text.strip()
         while pos < len(text):
@@ -402,14 +416,36 @@ class _Parser:
             # lastgroup can name a group nested in near(...), so test the outer ones.
             kind = next(k for k in ("near", "ref", "op", "word") if m.group(k))
             value = m.group(kind).strip()
+            node: Node | None = None
             if kind == "word":
                 low = value.lower()
                 if low in ("and", "or", "not"):
                     kind, value = "op", {"and": "&", "or": "|", "not": "!"}[low]
+                elif low in ("near", "seq") and text.startswith("(", pos):
+                    # The near/seq pattern allows one level of (A|B) only.
+                    raise RuleError(f"{self.where}: 「{text[m.start(kind):]}」を読めません"
+                                    f"（{low}() の閉じかっこがないか、{low}() の中に {low}() や"
+                                    "かっこを入れ子にしています）")
                 else:
-                    _check_supported(value, self.where)
-            items.append((kind, value, m))
+                    _check_word(value, self.where)
+            elif kind == "ref":
+                _check_supported(value, self.where)
+                node = self._reference(value)
+            elif kind == "near":
+                node = self._near(m)
+            items.append((kind, value, node))
         return items
+
+    def _reference(self, ref: str) -> Node:
+        """Return the condition of the earlier code that ``<>name`` or ``<*name>`` names."""
+        name = ref[2:-1] if ref.startswith("<*") else ref[2:]
+        if name in self.codes:
+            return self.codes[name]
+        # Names in a TOML file are not normalised; the rule text is.
+        for known, node in self.codes.items():
+            if normalize(known) == name:
+                return node
+        raise RuleError(f"{self.where}: {ref} の「{name}」というコード（テーマ）は、これより前にありません")
 
     def peek(self) -> tuple[str, str] | None:
         if self.i < len(self.items):
@@ -451,7 +487,7 @@ class _Parser:
         if item is None:
             raise RuleError(f"{self.where}: 式が途中で終わっています")
         kind, value = item
-        match = self.items[self.i][2]
+        built = self.items[self.i][2]
         self.i += 1
         if kind == "op" and value == "(":
             node = self.parse_or()
@@ -461,13 +497,8 @@ class _Parser:
             return node
         if kind == "op":
             raise RuleError(f"{self.where}: 「{value}」の位置が正しくありません")
-        if kind == "ref":
-            name = value[2:]
-            if name not in self.codes:
-                raise RuleError(f"{self.where}: <>{name} というコード（テーマ）は、これより前にありません")
-            return self.codes[name]
-        if kind == "near":
-            return self._near(match)
+        if built is not None:
+            return built
         return make_word(value)
 
     def _near(self, m: re.Match) -> Near:
@@ -482,7 +513,13 @@ class _Parser:
             if not options:
                 raise RuleError(f"{self.where}: 「{whole}」に空の語があります")
             for w in options:
-                _check_supported(w, self.where)
+                if "(" in w or ")" in w:
+                    raise RuleError(f"{self.where}: 「{whole}」は読めません（near()・seq() の中に "
+                                    "near()・seq() やかっこは入れ子にできません。(A|B) の形だけ使えます）")
+                if w.startswith("<"):
+                    raise RuleError(f"{self.where}: 「{whole}」は読めません（near()・seq() の中では"
+                                    f"コードを使えません: 「{w}」）")
+                _check_word(w, self.where)
             slots.append(Alternatives(tuple(make_word(w) for w in options)))
         if len(slots) < 2:
             raise RuleError(f"{self.where}: 「{whole}」には「-」で区切った語が 2 つ以上必要です")
@@ -519,6 +556,11 @@ def _split_slots(text: str) -> list[str]:
 def parse_expression(text: str, *, where: str = "条件", codes: dict[str, Node] | None = None) -> Node:
     """Parse one rule expression (shared syntax of the TOML file and KH Coder)."""
     return _Parser(text, where, codes or {}).parse()
+
+
+def check_words(text: str, *, where: str = "条件", codes: dict[str, Node] | None = None) -> None:
+    """Check the words, references and near/seq terms of a piece of an expression."""
+    _Parser(text, where, codes or {})
 
 
 # --- rule sets ------------------------------------------------------------------------
@@ -930,18 +972,51 @@ def kwic(comments: pd.DataFrame, word: str, width: int = 20, *, cache: bool = Tr
 # --- evaluation -----------------------------------------------------------------------
 
 
+class LabelError(ValueError):
+    """Gold labels that are not theme names; ``problems`` has one Japanese line per label."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+def _unknown_labels(
+    gold: Sequence[Iterable[str]], names: Sequence[str], places: Sequence[str] | None = None,
+) -> list[str]:
+    """Return one message per gold label that is not a theme name (``places`` names each item)."""
+    import difflib
+
+    problems = []
+    for number, labels in enumerate(gold):
+        place = places[number] if places is not None else f"{number + 1} 件目"
+        for label in labels:
+            if label in names:
+                continue
+            close = difflib.get_close_matches(label, names, n=1, cutoff=0.5)
+            hint = f"（「{close[0]}」の書き間違いですか？）" if close else f"（テーマ: {'／'.join(names)}）"
+            problems.append(f"{place}: 「{label}」というテーマはありません{hint}")
+    return problems
+
+
 def evaluate(
     predicted: Sequence[Iterable[str]],
     gold: Sequence[Iterable[str]],
     *,
     themes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Return precision, recall and F1 per theme and micro-averaged over all themes."""
+    """Return precision, recall and F1 per theme and micro-averaged over all themes.
+
+    A gold label that is not one of ``themes`` raises ``LabelError``: ignoring it would
+    quietly count a typo (対話ノ場) as a theme the comment does not have.
+    """
     if len(predicted) != len(gold):
         raise ValueError("predicted と gold の件数が違います")
     names = list(themes or default_theme_names())
-    pred_sets = [set(p) for p in predicted]
     gold_sets = [set(g) for g in gold]
+    problems = _unknown_labels([sorted(g) for g in gold_sets], names)
+    if problems:
+        raise LabelError(problems)
+    pred_sets = [set(p) for p in predicted]
     rows = []
     totals = [0, 0, 0]
     for name in names:
@@ -976,8 +1051,33 @@ def evaluate_file(
     rules: RuleSet | str | os.PathLike[str] | None = None,
     cache: bool = True,
 ) -> pd.DataFrame:
-    """Tag a labelled CSV and return the evaluation table."""
+    """Tag a labelled CSV and return the evaluation table (``LabelError`` names file and line)."""
     ruleset = _resolve(rules)
     frame = load_labelled(path)
+    gold = frame["gold"].tolist()
+    lines = _record_lines(path)
+    if len(lines) != len(frame):  # a file pandas and csv read differently: count records
+        lines = list(range(2, len(frame) + 2))
+    places = [f"{Path(path).name} {n}行目" for n in lines]
+    problems = _unknown_labels(gold, ruleset.names, places)
+    if problems:
+        raise LabelError(problems)
     predicted = tag_texts(frame["text"].tolist(), rules=ruleset, cache=cache)
-    return evaluate(predicted, frame["gold"].tolist(), themes=ruleset.names)
+    return evaluate(predicted, gold, themes=ruleset.names)
+
+
+def _record_lines(path: str | os.PathLike[str]) -> list[int]:
+    """Return the physical line each data record of a CSV starts on (cells may hold newlines)."""
+    import csv
+
+    starts, previous = [], 0
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            for row in reader:
+                if row:  # pandas skips blank lines too
+                    starts.append(previous + 1)
+                previous = reader.line_num
+    except (csv.Error, OSError, UnicodeDecodeError):
+        return []  # pandas read it; the caller falls back to counting records
+    return starts[1:]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .themes import RuleError, RuleSet, evaluate_file, load_rules, tag_comments, tag_texts
+from .io import spreadsheet_text
+from .themes import LabelError, RuleError, RuleSet, evaluate_file, load_rules, tag_comments, tag_texts
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 QUESTIONNAIRE_FIELDS = ("fiscal_year", "group", "question", "file", "sheet", "cell")
@@ -49,12 +50,17 @@ def _print_records(records: list[dict], fmt: str) -> None:
     frame = pd.DataFrame(records)
     if "themes" in frame:
         frame["themes"] = frame["themes"].map(";".join)
+    # The CSV is meant to be opened in Excel: a comment must never run as a formula there.
+    for column in ("text", "group", "question", "sheet"):
+        if column in frame:
+            frame[column] = frame[column].map(spreadsheet_text)
     sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
 
 
 def _text_records(path: Path, rules: RuleSet, args: argparse.Namespace) -> list[dict] | None:
     try:
-        lines = path.read_text("utf-8-sig").splitlines()
+        # Bytes, not read_text: text mode would also break lines at a lone \r.
+        text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         _err(f"{path}: ファイルが見つかりません。")
         return None
@@ -64,7 +70,10 @@ def _text_records(path: Path, rules: RuleSet, args: argparse.Namespace) -> list[
     except OSError as exc:
         _err(f"{path.name}: 読めません（{exc.strerror}）。")
         return None
-    numbered = [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
+    # Only \n ends a line: splitlines() would also break at \x0b, \x85 and \u2028 and so
+    # number the lines differently from an editor. The text stays as typed.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     tags = tag_texts([t for _, t in numbered], rules=rules, cache=not args.no_cache,
                      processes=args.processes)
     return [{"line": n, "text": t, "themes": list(th)} for (n, t), th in zip(numbered, tags)]
@@ -110,6 +119,12 @@ def run_themes_command(args: argparse.Namespace) -> int:
     if args.evaluate:
         try:
             table = evaluate_file(args.evaluate, rules=rules, cache=not args.no_cache)
+        except LabelError as exc:
+            # The file was read; its labels are wrong. Like validate: list all, exit 1.
+            for problem in exc.problems:
+                _err(problem)
+            _err("正解のテーマ名を直してから、もう一度実行してください。")
+            return EXIT_INVALID
         except (OSError, KeyError, ValueError) as exc:
             _err(f"{args.evaluate}: 正解付きの CSV として読めません（{exc}）。")
             return EXIT_UNREADABLE

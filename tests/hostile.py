@@ -211,3 +211,68 @@ def copy(source: Path, target: Path) -> Path:
     """Copy a file and return the copy."""
     shutil.copyfile(source, target)
     return target
+
+
+def _with_sheet_xml(folder: Path, name: str, change: Callable[[bytes], bytes]) -> Path:
+    """A valid workbook whose first sheet's XML is changed by ``change``."""
+    return rezip(valid(folder / f"src_{name}"), folder / name,
+                 lambda n, d: change(d) if n == "xl/worksheets/sheet1.xml" else d)
+
+
+def _add_cells(sheet: bytes, cells: str) -> bytes:
+    return sheet.replace(b"</sheetData>", f"{cells}</sheetData>".encode())
+
+
+def sparse_cells(folder: Path, corner: str = "XFD20000", name: str = "sparse_cells.xlsx") -> Path:
+    """A 5 KB workbook with one more cell, far away: A1 to it is a huge rectangle of empty cells."""
+    row = int("".join(ch for ch in corner if ch.isdigit()))
+    return _with_sheet_xml(folder, name, lambda d: _add_cells(
+        d, f'<row r="{row}"><c r="{corner}" t="inlineStr"><is><t>x</t></is></c></row>'))
+
+
+def sparse_corner(folder: Path) -> Path:
+    """The same with the cell in the last position of an Excel sheet."""
+    return sparse_cells(folder, "XFD1048576", "sparse_corner.xlsx")
+
+
+def _add_merges(sheet: bytes, refs: list[str]) -> bytes:
+    merges = "".join(f'<mergeCell ref="{ref}"/>' for ref in refs)
+    return sheet.replace(b"</sheetData>", f'</sheetData><mergeCells count="{len(refs)}">{merges}</mergeCells>'.encode())
+
+
+def merged_bomb(folder: Path) -> Path:
+    """One merged range over the whole sheet (17 billion cells for openpyxl to create)."""
+    return _with_sheet_xml(folder, "merged_bomb.xlsx", lambda d: _add_merges(d, ["A1:XFD1048576"]))
+
+
+def merged_rows(folder: Path, rows: int = 8_800) -> Path:
+    """Thousands of full-row merges (16,384 cells each), small ones after the sheet's data."""
+    return _with_sheet_xml(folder, "merged_rows.xlsx",
+                           lambda d: _add_merges(d, [f"A{r}:XFD{r}" for r in range(10, 10 + rows)]))
+
+
+def many_sheets_rows(folder: Path, sheets: int = 2, rows: int = 75_001) -> Path:
+    """Hidden sheets each under the per-sheet row limit, together over the workbook's."""
+    from openpyxl import load_workbook
+
+    source = valid(folder / "src_many_sheets.xlsx")
+    workbook = load_workbook(source)
+    for n in range(sheets):
+        workbook.create_sheet(f"隠し{n + 1}").sheet_state = "hidden"
+    workbook.save(source)
+    data = {f"xl/worksheets/sheet{n + 2}.xml": _sheet_with_rows(rows, 1, seed=n) for n in range(sheets)}
+    return rezip(source, folder / "many_sheets_rows.xlsx", lambda n, d: data.get(n, d))
+
+
+def cut_off_csv(folder: Path) -> Path:
+    """A CSV download that stopped inside a quoted comment."""
+    path = folder / "cut_off.csv"
+    path.write_bytes("回答者ID,区分,所属,問１　協働したいと思いますか？,その理由\r\n1,NPO,みどりの輪,思う,顔が見える関係が大事。\r\n"
+                     "2,職員,環境政策課,思わない,\"人手が足りない。\r\n担当が".encode("utf-8-sig"))
+    return path
+
+
+def real_xlsb(folder: Path) -> Path:
+    """A zip laid out like an Excel binary workbook, with its own .xlsb extension."""
+    path = xlsb(folder).rename(folder / "binary.xlsb")
+    return path

@@ -232,3 +232,36 @@ def test_uncalculated_formulas_are_found_without_cell_references(tmp_path):
     [(row, column)] = list(sheet.bad_cells)
     # The same place openpyxl puts the row: the row of respondent 2, the 問１ column.
     assert sheet.rows[row - 1][:3] == [2, "職員", "b"] and column == 3
+
+
+def test_a_merged_group_over_unused_pre_numbered_rows_adds_no_respondents(tmp_path):
+    """区分 merged down a whole form shows in its unused rows too; a copy and an id are not answers."""
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = "回答"
+    for row in [["回答者ID", "区分", "所属", "問１　協働したいと思いますか？", "その理由"],
+                [1, "市民", "a", "思う", "対等に話せた"], [2, None, "b", "思わない", None],
+                [3], [4], [5], [6]]:
+        ws.append(row)
+    ws.merge_cells("B2:B7")
+    workbook.save(tmp_path / "2017.xlsx")
+    survey = load_questionnaire(tmp_path / "2017.xlsx")
+    assert survey.ok, messages(survey)
+    assert survey.respondents[["row", "group", "intent"]].values.tolist() == [[2, "市民", "思う"], [3, "市民", "思わない"]]
+
+
+def test_a_row_with_only_a_copied_merged_value_is_blank_but_a_typed_cell_is_read(tmp_path):
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = "回答"
+    for row in [["区分", "問１　協働したいと思いますか？", "その理由"], ["職員", "思う", "同じ意見"],
+                [None, None, None], [None, None, "予算がない"]]:
+        ws.append(row)
+    ws.merge_cells("A2:A4")  # 職員 for rows 2-4; C2:C3 one comment over two rows
+    ws.merge_cells("C2:C3")
+    workbook.save(tmp_path / "2017.xlsx")
+    survey = load_questionnaire(tmp_path / "2017.xlsx")
+    assert survey.ok, messages(survey)
+    # Row 3 holds copies only; row 4 has a typed comment, so it is a respondent (無回答).
+    assert survey.respondents[["row", "group", "intent"]].values.tolist() == [[2, "職員", "思う"], [4, "職員", "無回答"]]
+    assert survey.comments["cell"].tolist() == ["C2", "C4"]

@@ -109,11 +109,64 @@ def test_template_has_drop_downs_and_loads_once_filled(tmp_path):
     assert done.stdout.strip() == "OK 入力表.xlsx: 2018年度 回答 1 件（市民 1）"
 
 
-@pytest.mark.parametrize("command", ["validate", "summary", "process"])
+@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes", "report", "template"])
 def test_commands_never_modify_input_files(tmp_path, command, raw_guard):
     path = canonical(tmp_path / "2017.xlsx", ROWS)
     before = path.read_bytes()
-    samples = sorted(raw_guard.glob("sample_*"))
-    extra = ["--out", tmp_path / "out"] if command == "process" else []
-    run(command, path, *samples, *extra)
+    if command == "template":
+        args = [tmp_path / "ひな形.xlsx"]
+    else:
+        # data/raw/ itself, as make report passes it, beside a file of our own.
+        args = [raw_guard, path, *(["--out", tmp_path / "out"] if command in ("process", "report") else [])]
+    done = run(command, *args)
+    assert done.returncode in (0, 1), done.stderr
     assert path.read_bytes() == before
+
+
+def test_a_folder_reads_the_samples_only_while_no_real_file_is_there(tmp_path):
+    canonical(tmp_path / "sample_2016.xlsx", ROWS, title="平成28年度 協働のまちづくりワークショップ")
+    done = run("summary", tmp_path, "--format", "json")
+    assert done.returncode == 0
+    assert {r["fiscal_year"] for r in json.loads(done.stdout)} == {2016}
+    assert "サンプル" not in done.stderr
+
+    canonical(tmp_path / "2018.xlsx", ROWS[:2], title="平成30年度 協働のまちづくりワークショップ")
+    (tmp_path / "~$2018.xlsx").write_bytes(b"lock file of an open workbook")
+    done = run("summary", tmp_path, "--format", "json")
+    assert done.returncode == 0
+    records = json.loads(done.stdout)
+    # Invented sample years must never mix into a real report.
+    assert {r["fiscal_year"] for r in records} == {2018}
+    assert sum(r["count"] for r in records) == 2
+    assert "同梱の架空サンプル 1 件（sample_2016.xlsx）は使いません" in done.stderr
+
+
+def test_an_explicitly_named_sample_is_read_beside_real_files(tmp_path):
+    sample = canonical(tmp_path / "sample_2016.xlsx", ROWS, title="平成28年度 協働のまちづくりワークショップ")
+    real = canonical(tmp_path / "2018.xlsx", ROWS[:2], title="平成30年度 協働のまちづくりワークショップ")
+    done = run("summary", sample, real, "--format", "json")
+    assert {r["fiscal_year"] for r in json.loads(done.stdout)} == {2016, 2018}
+
+
+def test_a_folder_without_questionnaires_is_refused_with_exit_2(tmp_path):
+    (tmp_path / "memo.txt").write_text("メモ", encoding="utf-8")
+    done = run("validate", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"{tmp_path.name}: フォルダにアンケートのファイル（.xlsx・.csv）がありません。"
+
+
+def test_an_unreadable_file_gets_one_message_and_no_advice_about_cells(tmp_path):
+    path = tmp_path / "2017.xlsx"
+    path.write_text("回答者ID,区分\n1,市民\n", encoding="utf-8")
+    done = run("validate", path)
+    assert done.returncode == 2
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("2017.xlsx: Excel ブック（.xlsx）ではありません")
+
+
+@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes", "report", "template"])
+def test_help_is_in_japanese(command):
+    done = run(command, "--help")
+    assert done.returncode == 0
+    assert done.stdout.startswith("使い方: kyodo-analysis " + command)
+    assert "usage:" not in done.stdout and "options:" not in done.stdout and "オプション:" in done.stdout

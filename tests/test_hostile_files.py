@@ -37,6 +37,16 @@ CASES = {
     "too_large": (H.too_large_file, "ファイルが大きすぎます（52,428,801 バイト。上限は 50 MB"),
     "too_many_rows": (H.too_many_rows, "シート「回答」の行が多すぎます（100,001 行。上限は 100,000 行）"),
     "too_many_cells": (H.too_many_cells, "セルが多すぎます（ブック全体で 500,010 個。上限は 500,000 個）"),
+    "sparse_cells": (H.sparse_cells, "シート「回答」で使われている範囲が広すぎます（A1 から 20,000 行 × 16,384 列 = "
+                                     "327,680,000 セル分。上限はブック全体で 500,000 セル分）。XFD20000 に値があります"),
+    "sparse_corner": (H.sparse_corner, "（A1 から 1,048,576 行 × 16,384 列 = 17,179,869,184 セル分"),
+    "merged_bomb": (H.merged_bomb, "シート「回答」の結合セルが広すぎます（結合された範囲がブック全体で 17,179,869,184 セル分。"
+                                   "上限は 500,000 セル分。いちばん広いのは A1:XFD1048576）"),
+    "merged_rows": (H.merged_rows, "結合された範囲がブック全体で 144,179,200 セル分"),
+    "many_sheets_rows": (H.many_sheets_rows, "ブック全体の行が多すぎます（3 シートで合わせて 150,006 行。"
+                                             "上限はブック全体で 150,000 行）"),
+    "cut_off_csv": (H.cut_off_csv, "ファイルが途中で切れているようです（3 行目の「\"」で囲まれた値が閉じられないまま"),
+    "xlsb_extension": (H.real_xlsb, "Excel バイナリブック（.xlsb）は読めません"),
 }
 
 
@@ -188,7 +198,7 @@ def test_process_says_it_on_stderr_and_writes_nothing(cli, hostile, case, raw_gu
 
 
 def test_refusing_every_file_is_fast_and_needs_little_memory(cli, raw_guard):
-    """All fourteen files (bombs included) in one run: seconds, and hardly more memory than a valid file."""
+    """Every hostile file (bombs included) in one run: seconds, and hardly more memory than a valid file."""
     done, baseline = cli["validate"], cli["baseline"]
     assert baseline.returncode == 0, baseline.stdout + baseline.stderr
     assert done.seconds < 10, done.seconds  # the subprocesses share the CPU; alone it takes about 2 s
@@ -217,3 +227,89 @@ def test_a_dtd_in_any_part_is_refused_before_parsing(tmp_path, part):
     assert b"<!DOCTYPE" in zipfile.ZipFile(path).read(part)
     with pytest.raises(UnreadableFileError, match=re.escape(f"ブックの中（{part}）に XML の DTD")):
         read_raw(path)
+
+
+# --- sheet extent, merged ranges and rows of the whole workbook -------------------------
+
+
+def test_formatting_and_a_merged_title_do_not_count_as_used_area(tmp_path):
+    """Column-wide styles and styled empty cells hold nothing to read: the grid stays the table's size."""
+    from openpyxl.styles import Font
+
+    path = H.valid(tmp_path / "src.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    ws = workbook.active
+    ws.column_dimensions["E"].font = Font(bold=True)  # a whole column formatted: no cells in the file
+    ws["XFD60000"].font = Font(bold=True)  # a styled empty cell far away: a cell, but no value
+    ws.merge_cells("A1:XFD1")  # the title merged over the whole first row
+    workbook.save(path)
+    sheet = read_raw(path).sheets[0]
+    assert len(sheet.rows) == 5 and {len(row) for row in sheet.rows} == {16_384}
+    assert sheet.rows[0][16_383] == "平成29年度 協働のまちづくりワークショップ"
+    assert load_questionnaire(path).ok
+
+
+def test_used_area_at_the_limit_is_read(tmp_path):
+    path = H.sparse_cells(tmp_path, corner="J50000", name="2017.xlsx")  # 50,000 rows × 10 columns
+    sheet = read_raw(path).sheets[0]
+    assert (len(sheet.rows), len(sheet.rows[0])) == (50_000, 10) and sheet.rows[-1][-1] == "x"
+    over = H.sparse_cells(tmp_path, corner="K50000", name="2016.xlsx")
+    with pytest.raises(UnreadableFileError, match="50,000 行 × 11 列 = 550,000 セル分"):
+        read_raw(over)
+
+
+def test_merged_area_at_the_limit_passes(tmp_path):
+    at_limit = H._with_sheet_xml(tmp_path, "2017.xlsx", lambda d: H._add_merges(d, ["A10:E100009"]))
+    assert safety.check_package(at_limit.read_bytes()).sheets[0].merged_cells == 500_000
+    over = H._with_sheet_xml(tmp_path, "2016.xlsx", lambda d: H._add_merges(d, ["A10:E100009", "G1:G2"]))
+    with pytest.raises(safety.Refused, match="500,002 セル分"):
+        safety.check_package(over.read_bytes())
+
+
+@pytest.mark.parametrize("ref, area", [("B3", 1), ("$A$1:$c$2", 6), ("C:D", 2 * 1_048_576), ("2:3", 2 * 16_384),
+                                       ("D4:B2", 9)])
+def test_merged_range_forms(ref, area):
+    assert safety.merged_area(ref) == area
+
+
+@pytest.mark.parametrize("tag", [
+    '<mergeCell x=\' ref="A1:A2"\' ref="A1:XFD1048576"/>',  # a decoy ref inside another attribute
+    '<mergeCell x=">" ref="A1:XFD1048576"/>',  # a ">" inside an attribute value
+    '<x:mergeCell xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ref="A1:XFD1048576"/>',
+])
+def test_merged_ranges_cannot_hide_from_the_scan(tmp_path, tag):
+    path = H._with_sheet_xml(tmp_path, "2017.xlsx", lambda d: d.replace(
+        b"</sheetData>", f"</sheetData><mergeCells>{tag}</mergeCells>".encode()))
+    with pytest.raises(UnreadableFileError, match="17,179,869,184 セル分"):
+        read_raw(path)
+
+
+def test_a_merged_range_the_scan_cannot_read_is_refused(tmp_path):
+    path = H._with_sheet_xml(tmp_path, "2017.xlsx", lambda d: H._add_merges(d, ["A1:&#88;FD1048576"]))
+    with pytest.raises(UnreadableFileError, match="結合セルの範囲「A1:&#88;FD1048576」を読めません"):
+        read_raw(path)
+
+
+def test_a_sheet_not_in_utf8_is_refused(tmp_path):
+    """The byte scan reads UTF-8 tags; a UTF-16 sheet would hide its rows and merges from it."""
+    def to_utf16(data: bytes) -> bytes:
+        text = H._add_merges(data, ["A1:XFD1048576"]).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+        return text.encode("utf-16")
+
+    path = H._with_sheet_xml(tmp_path, "2017.xlsx", to_utf16)
+    with pytest.raises(UnreadableFileError, match="Excel の使わない文字コード（UTF-8 以外）"):
+        read_raw(path)
+
+
+def test_rows_of_the_whole_workbook_at_the_limit_pass(tmp_path):
+    path = H.many_sheets_rows(tmp_path, rows=74_998)  # 2 × 74,998 + the 4 rows of the answer sheet
+    checked = safety.check_package(path.read_bytes())
+    assert sum(s.rows for s in checked.sheets) == safety.MAX_ROWS_TOTAL
+
+
+def test_csv_quotes(tmp_path):
+    ends_quoted = _write(tmp_path / "2017.csv", '回答者ID,理由\r\n1,"顔が見える\r\n関係"'.encode())
+    assert read_raw(ends_quoted).sheets[0].rows[1] == ["1", "顔が見える\n関係"]
+    text_after_quote = _write(tmp_path / "2016.csv", '回答者ID,理由\r\n1,"顔が"見える\r\n'.encode())
+    with pytest.raises(UnreadableFileError, match="CSV として読めません（2 行目"):
+        read_raw(text_after_quote)

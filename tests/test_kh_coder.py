@@ -76,9 +76,50 @@ def test_shift_jis_files_are_read(tmp_path):
     ("予算\n", "1行目", "*コード名"),
     ("*a\n\n*b\n予算\n", "1行目", "条件がありません"),
     ("*a\nnear(予算-資金)[z]\n", "2行目", "[z]"),
+    # KH Coder's code reference must name a code defined above it
+    ("*a\n予算\n*b\n<*未定義>\n", "4行目", "「未定義」というコード"),
+    ("*a\n<*b>\n*b\n予算\n", "2行目", "「b」というコード"),
+    ("*a\n<*a> or 予算\n", "2行目", "「a」というコード"),
+    ("*a\n予算\n*b\n資金 or\n<>未定義\n", "5行目", "「未定義」というコード"),
+    # rule syntax or quotes inside a word: a typo that would silently never match
+    ('*a\n"予算"\n', "2行目", "語として読めません"),
+    ("*a\n予算 or 「資金」\n", "2行目", "「"),
+    ("*a\n<お金>\n", "2行目", "<*コード名>"),
+    ("*a\n<*お金\n", "2行目", "語として読めません"),
+    ("*a\n予算[b]\n", "2行目", "["),
+    ("*a\n予*算\n", "2行目", "*"),
+    ("*a\n(予算 or\n資金) and \"場\"\n", "3行目", "語として読めません"),
+    # near/seq nest neither in each other nor hold code references
+    ("*a\nnear(seq(予算-資金)-信頼)\n", "2行目", "入れ子"),
+    ("*a\nnear(予算-(資金|(お金)))\n", "2行目", "入れ子"),
+    ("*a\nnear(seq(a-near(b-c))-d)\n", "2行目", "入れ子"),
+    ("*a\n予算\n*b\nnear(資金-<*a>)\n", "4行目", "コードを使えません"),
 ])
 def test_unsupported_or_broken_lines_are_named(body, line, what):
     with pytest.raises(TH.RuleError) as info:
         parse_kh_coder(body, "r.txt")
     message = str(info.value)
     assert "r.txt" in message and line in message and what in message
+
+
+def test_code_references_in_kh_coder_and_native_form():
+    rules = parse_kh_coder(
+        "*お金\n予算 | 資金\n"
+        "*half\n<*お金> and 場\n"       # KH Coder's own form
+        "*full\n<＊お金> and 場\n"      # with a full-width asterisk
+        "*native\n<>お金 and 場\n"      # the TOML format's form
+        "*multi\n話し合い or\n(<*お金>\nand 場)\n",
+        "r.txt",
+    )
+    assert tag("予算を話し合う場", rules) == ("お金", "half", "full", "native", "multi")
+    assert tag("話し合いの場", rules) == ("multi",)
+    assert tag("予算が足りない", rules) == ("お金",)
+
+
+def test_references_written_for_kh_coder_use_its_syntax():
+    toml_text = '[[theme]]\nname = "お金"\nany = ["予算"]\n[[theme]]\nname = "話"\nall = ["<>お金", "場"]\n'
+    kh_text = toml_to_kh_coder(toml_text)
+    assert "<*お金>" in kh_text and "<>" not in kh_text
+    rules = parse_kh_coder(kh_text, "r.txt")
+    assert tag("予算を話し合う場", rules) == ("お金", "話")
+    assert tag("話し合う場", rules) == ()

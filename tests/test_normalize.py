@@ -9,6 +9,7 @@ from kyodo_analysis.normalize import (
     default_vocabulary,
     fiscal_year_from_text,
     fiscal_year_from_value,
+    fiscal_year_readings,
     fiscal_year_of,
     load_vocabulary,
     match_key,
@@ -105,3 +106,39 @@ def test_an_analyst_can_add_a_spelling(tmp_path):
     values.write_text(text.replace('"迷う"]', '"迷う", "わからない"]'), encoding="utf-8")
     assert default_vocabulary().answer("わからない") is None
     assert load_vocabulary(values=values).answer("わからない") == "どちらとも言えない"
+
+
+@pytest.mark.parametrize(
+    ("header", "role"),
+    [("Q1-2 講演の感想", "text"), ("問1-2", "text"), ("問1(2)", "text"), ("問１（２）", "text"), ("問1の2", "text"),
+     ("Q1.2", "text"), ("問1①", "text"), ("問1-ア", "text"), ("Ｑ１－２", "text"), ("q1a", "text"),
+     ("Q1. 協働したいですか", "intent"), ("問1 あなたは協働したいと思いますか", "intent"), ("Q1：協働について", "intent")],
+)
+def test_sub_questions_of_question_1_are_not_the_intent(header, role):
+    assert default_vocabulary().header_role(header) == role
+
+
+def test_a_header_kept_out_of_the_intent_by_a_word_is_explained():
+    vocab = default_vocabulary()
+    assert vocab.header_role("問1 協働したいと思いますか？（理由も）") == "text"
+    assert vocab.near_role("問1 協働したいと思いますか？（理由も）") == ("intent", "理由")
+    assert vocab.near_role("講演について") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [("平成30年2月", 2017), ("2018年2月", 2017), ("H30.2", 2017), ("令和2年1月", 2019), ("2018/3", 2017),
+     ("2018年4月", 2018), ("開催：平成31年3月", 2018), ("R2.1.15", 2019), ("20180210", 2017),
+     # An explicit year beats a bare era letter; letters other than H and R, and out-of-range eras, are not years.
+     ("2017_r2", 2017), ("2018年度_r1", 2018), ("ws2018_s1", 2018), ("S63", None), ("H45", None), ("R25", None),
+     ("昭和63年", 1988), ("平成45年", None)],
+)
+def test_fiscal_year_from_year_months_and_explicit_years(text, year):
+    assert fiscal_year_from_text(text) == year
+
+
+def test_file_names_read_no_hyphenated_year_month():
+    """In a file name 2018-2 may be part 2; in a cell 2018-2 is February 2018."""
+    assert [r.fiscal_year for r in fiscal_year_readings("2018-2", file_name=True)] == [2018]
+    assert [r.fiscal_year for r in fiscal_year_readings("2018-2")] == [2017]
+    assert [(r.text, r.explicit) for r in fiscal_year_readings("2017_R2", file_name=True)] == [("2017", True), ("R2", False)]

@@ -11,6 +11,9 @@ import pytest
 from openpyxl import load_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import run_notebooks  # noqa: E402
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED = ["01-load-and-validate.ipynb", "02-collaboration-intent.ipynb",
             "03-free-text-themes.ipynb", "04-report-export.ipynb"]
@@ -24,17 +27,6 @@ MEMORY_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,}")
 TIMESTAMP = re.compile(r"\b20\d\d-\d\d-\d\d[ T]\d\d:\d\d")
 
 
-def _copy_project(tmp_path: Path) -> Path:
-    (tmp_path / "notebooks").mkdir()
-    shutil.copy(ROOT / "notebooks" / "02-collaboration-intent.ipynb", tmp_path / "notebooks")
-    shutil.copy(ROOT / "notebooks" / "sanitize.cfg", tmp_path / "notebooks")
-    raw = tmp_path / "data" / "raw"
-    raw.mkdir(parents=True)
-    for sample in (ROOT / "data" / "raw").glob("sample_*"):
-        shutil.copy(sample, raw)
-    return tmp_path
-
-
 def _nbval(project: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval", "notebooks",
@@ -44,7 +36,7 @@ def _nbval(project: Path) -> subprocess.CompletedProcess:
 
 
 def test_nbval_passes_on_the_data_and_fails_when_one_answer_changes(tmp_path):
-    project = _copy_project(tmp_path)
+    project = run_notebooks.copy_sample_project(tmp_path, names=["02-collaboration-intent.ipynb"])
     assert _nbval(project).returncode == 0
     # One 2017 citizen's 「思う」 becomes 「思わない」: 19 → 18 in the committed count table.
     workbook_path = project / "data" / "raw" / "sample_2017.xlsx"
@@ -88,7 +80,7 @@ def test_notebooks_are_committed_executed_and_portable(path):
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert all(o.output_type != "error" for c in code for o in c.outputs)
     texts = _output_texts(notebook)
-    assert texts, "保存された出力がありません。tools/execute_notebooks.py で実行してから保存してください"
+    assert texts, "保存された出力がありません。make notebooks で実行してから保存してください"
     # Base64 images are left out: by chance they can contain a string such as "/tmp/".
     for text in texts + [c.source for c in notebook.cells] + [json.dumps(notebook.metadata)]:
         found = LEAK.search(text)
@@ -96,3 +88,18 @@ def test_notebooks_are_committed_executed_and_portable(path):
     for text in texts:
         assert not MEMORY_ADDRESS.search(text) and not TIMESTAMP.search(text), text[:200]
     assert path.stat().st_size < 2_000_000
+
+
+def test_the_notebook_sandbox_holds_the_samples_and_never_a_real_questionnaire(tmp_path):
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "notebooks" / "01-a.ipynb").write_text("{}", encoding="utf-8")
+    (root / "notebooks" / "sanitize.cfg").write_text("", encoding="utf-8")
+    (root / "data" / "raw").mkdir(parents=True)
+    for name in ("sample_2016.xlsx", "sample_H27.csv", "2018.xlsx", "R1_アンケート.csv"):
+        (root / "data" / "raw" / name).write_bytes(b"x")
+    copy = run_notebooks.copy_sample_project(tmp_path / "copy", root)
+    assert sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()) == [
+        "data/raw/sample_2016.xlsx", "data/raw/sample_H27.csv", "notebooks/01-a.ipynb", "notebooks/sanitize.cfg",
+    ]
+    assert (copy / "data" / "processed").is_dir()

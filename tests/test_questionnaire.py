@@ -179,3 +179,109 @@ def test_processed_outputs_are_excel_friendly(tmp_path):
     back = pd.read_excel(out / "questionnaire.xlsx", sheet_name=None)
     assert back["回答者"].loc[0, "affiliation"] == '=HYPERLINK("x")'
     assert sorted(p.name for p in out.iterdir()) == ["comments.csv", "questionnaire.xlsx", "respondents.csv"]
+
+
+def test_a_sub_question_and_a_second_affiliation_column_are_kept(tmp_path):
+    header = ["区分", "問1 協働したいと思いますか", "Q1-2 講演の感想", "所属", "団体名"]
+    path = write_xlsx(tmp_path / "2017.xlsx", {"回答": [header, ["市民", "思う", "よかった", "市民活動団体", "みどりの輪"],
+                                                      ["職員", "思わない", None, "環境政策課", None]]})
+    survey = load_questionnaire(path)
+    assert survey.ok, messages(survey)
+    assert survey.respondents["affiliation"].tolist() == ["市民活動団体／みどりの輪", "環境政策課"]
+    assert survey.comments[["cell", "question", "text"]].values.tolist() == [["C2", "講演", "よかった"]]
+    assert "2017.xlsx: シート「回答」の所属の列が 2 つあります（D1「所属」、E1「団体名」）。すべての値を「／」でつないで所属として読み込みました。" \
+        in survey.notes
+
+
+def test_an_intent_column_next_to_mark_columns_is_reported(tmp_path):
+    header = ["区分", "問1 協働したいと思いますか", "思う", "思わない"]
+    survey = load_questionnaire(write_xlsx(tmp_path / "2017.xlsx", {"回答": [header, ["市民", None, "○", None]]}))
+    assert messages(survey) == [
+        "2017.xlsx 回答!B1: 「協働したいと思いますか」の列（B1「問1 協働したいと思いますか」）と印の列（C1「思う」、D1「思わない」）"
+        "の両方があります — どちらで答えたか決められません。回答でない列の見出しを変えてください"
+    ]
+
+
+def test_two_columns_claiming_one_role_are_reported_naming_both_headers(tmp_path):
+    header = ["回答者ID", "区分", "協働したいと思いますか", "協働したい相手", "No."]
+    path = write_xlsx(tmp_path / "2017.xlsx", {"回答": [header, [1, "市民", "思う", "市役所", 7]]})
+    survey = load_questionnaire(path)
+    assert messages(survey) == [
+        "2017.xlsx 回答!A1: 回答者IDの列が 2 つあります（A1「回答者ID」、E1「No.」） — どの列を読むか決められません。"
+        "1 列にまとめるか、回答でない列の見出しを変えてください",
+        "2017.xlsx 回答!C1: 「協働したいと思いますか」の列が 2 つあります（C1「協働したいと思いますか」、D1「協働したい相手」）"
+        " — どの列を読むか決められません。1 列にまとめるか、回答でない列の見出しを変えてください",
+    ]
+    assert survey.respondents.empty
+
+
+@pytest.mark.parametrize(("name", "year", "note"), [
+    ("2017_r2.xlsx", 2017, "2017_r2.xlsx: ファイル名の「r2」は年度とみなさず、「2017」から 2017 年度としました（違うときは --year で指定してください）。"),
+    ("ws2018_s1.xlsx", 2018, None),
+    ("2018年度_r1.xlsx", 2018, "2018年度_r1.xlsx: ファイル名の「r1」は年度とみなさず、「2018」から 2018 年度としました（違うときは --year で指定してください）。"),
+    ("平成30年2月.xlsx", 2017, None), ("2018年2月開催.xlsx", 2017, None), ("H30.2.xlsx", 2017, None),
+    ("令和2年1月.xlsx", 2019, None), ("R1_2019.xlsx", 2019, None), ("sample_H27.xlsx", 2015, None),
+])
+def test_fiscal_year_from_the_file_name(tmp_path, name, year, note):
+    survey = load_questionnaire(canonical(tmp_path / name, [ROWS[0]], title=None))
+    assert survey.ok, messages(survey)
+    assert survey.respondents["fiscal_year"].tolist() == [year]
+    assert survey.notes == ([note] if note else [])
+
+
+@pytest.mark.parametrize(("name", "readings"), [
+    ("2017_2018.xlsx", "「2017」は 2017 年度、「2018」は 2018 年度"),
+    ("H29_R1.xlsx", "「H29」は 2017 年度、「R1」は 2019 年度"),
+    ("平成29年度_2019.xlsx", "「平成29」は 2017 年度、「2019」は 2019 年度"),
+])
+def test_a_file_name_stating_two_years_is_a_problem(tmp_path, name, readings):
+    survey = load_questionnaire(canonical(tmp_path / name, [ROWS[0]], title=None))
+    assert messages(survey) == [
+        f"{name}: ファイル名から年度を決められません（{readings}） — ファイル名を直すか、「概要」シートに年度を書くか、--year で指定してください"
+    ]
+    assert load_questionnaire(tmp_path / name, year=2017).ok
+
+
+def test_a_year_month_in_the_overview_or_title_goes_to_its_fiscal_year(tmp_path):
+    overview = write_xlsx(tmp_path / "a.xlsx", {"回答": [CANONICAL_HEADER, ROWS[0]], "概要": [["開催日", "平成30年2月"]]})
+    assert load_questionnaire(overview).respondents["fiscal_year"].tolist() == [2017]
+    titled = canonical(tmp_path / "b.xlsx", [ROWS[0]], title="開催日：令和2年1月 協働ワークショップ")
+    assert load_questionnaire(titled).respondents["fiscal_year"].tolist() == [2019]
+
+
+def test_an_intent_header_kept_out_by_a_word_is_named(tmp_path):
+    header = ["区分", "問1 協働したいと思いますか？（理由も）", "講演について"]
+    survey = load_questionnaire(write_xlsx(tmp_path / "2017.xlsx", {"回答": [header, ["市民", "思う", "よかった"]]}))
+    assert messages(survey) == [
+        "2017.xlsx 回答!B1: 「協働したいと思いますか」の列がありません — 見出し「問1 協働したいと思いますか？（理由も）」は"
+        "「理由」を含むため、理由を書く自由記述の列とみなしました。回答（思う／思わない／どちらとも言えない）の列なら、"
+        "見出しから「理由」を外すか、理由を別の列に分けてください"
+    ]
+
+
+def test_a_group_sheet_with_only_the_intent_column_is_read(tmp_path):
+    path = write_xlsx(tmp_path / "2017.xlsx", {
+        "市民": [["「協働したいと思いますか」アンケート"], ["協働したいと思いますか"], ["思う"], [None], ["思わない"]],
+        "職員": [CANONICAL_HEADER[1:4], [None, "課", "思う"]],
+        # A title naming the question above a full header is a title, even on a group sheet.
+        "その他": [["協働したいと思いますか"], MARK_HEADER, [9, "見学", "○", None, None, None]],
+    })
+    survey = load_questionnaire(path)
+    assert messages(survey) == ["2017.xlsx 職員!A2: 区分が空欄です — 市民／職員／その他 のいずれか（NPO・企業・自治会なども可）を入れてください"]
+    assert survey.respondents[["sheet", "row", "group", "intent"]].values.tolist() == [
+        ["市民", 3, "市民", "思う"], ["市民", 5, "市民", "思わない"], ["その他", 3, "その他", "思う"]]
+
+
+def test_duplicate_ids_in_files_of_unknown_year_do_not_say_none(tmp_path):
+    a = canonical(tmp_path / "a.xlsx", [ROWS[0]], title=None)
+    b = canonical(tmp_path / "b.xlsx", [ROWS[0]], title=None)
+    duplicate = messages(load_questionnaires([a, b]))[-1]
+    assert duplicate == "b.xlsx 回答!A2: 回答者ID「1」が、年度が分からないファイルの中で重複しています（a.xlsx 回答!A2 と同じ）"
+
+
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf", b"\xef\xbb\xbf,,,\r\n,,\r\n", b",,\r\n\r\n,\r\n"])
+def test_a_csv_with_nothing_typed_is_reported_as_empty_only(tmp_path, content):
+    path = tmp_path / "アンケート.csv"
+    path.write_bytes(content)
+    assert messages(load_questionnaire(path)) == [
+        "アンケート.csv: ファイルに何も入力されていません — 回答を入力したファイルか確かめてください"]

@@ -7,6 +7,7 @@ from workbooks import canonical
 
 from kyodo_analysis.questionnaire import load_questionnaire
 from kyodo_analysis.quotes import (
+    NAME_MASK,
     QUOTE_COLUMNS,
     default_privacy,
     load_privacy,
@@ -31,11 +32,16 @@ def _names_rows() -> list[dict[str, str]]:
 
 
 def _leaks(masked: str, must_mask: list[str], must_keep: list[str]) -> list[str]:
-    """Masked substrings still visible once the kept words are taken out (さくら in さくら会)."""
+    """Masked substrings still visible once the kept words are taken out (さくら in さくら会).
+
+    A name whose head or tail was left beside the mask (お〇〇さん for おさださん) leaks too.
+    """
     rest = masked
     for word in sorted(must_keep, key=len, reverse=True):
         rest = rest.replace(word, "\0")
-    return [word for word in must_mask if word in rest]
+    return [word for word in must_mask
+            if word in rest or any(word[:k] + NAME_MASK in rest or NAME_MASK + word[k:] in rest
+                                   for k in range(1, len(word)))]
 
 
 # --- recall on the shared set of sentences with names ---------------------------------------
@@ -90,6 +96,12 @@ MASKED = [
     ("中野さんと中野区で会った", "〇〇さんと中野区で会った"),
     # a reading in brackets goes with the name
     ("NPOの佐藤（さとう）さん", "NPOの〇〇（〇〇）さん"),
+    # janome reads the head of a hiragana name as a prefix or interjection (お|さだ, おお|た)
+    ("おさださんが来た。", "〇〇さんが来た。"),
+    ("おおたさんが受付を手伝ってくれました。", "〇〇さんが受付を手伝ってくれました。"),
+    # person-suffix words beyond honorifics
+    ("たなか先輩とやまだ後輩", "〇〇先輩と〇〇後輩"),
+    ("すずき副市長とたなか市長", "〇〇副市長と〇〇市長"),
 ]
 
 
@@ -118,6 +130,8 @@ UNCHANGED = [
     "このような様子だった。氏名を書いた。さんまを焼いた。",
     "ヘルパーさんとケアマネさん、社協さんや民生委員さん、消防さんや農協さんに相談した。",
     "八百屋さんや大工さん、学生さん、町内会長さん、自治会長さんも参加した。",
+    "横浜市長のメッセージを港北区長が代読した。部活の先輩と後輩も来た。",
+    "おいしゃさん、おきゃくさん、おとなりさん、おかあさん、おにいちゃん",
 ]
 
 
@@ -146,6 +160,18 @@ def test_allow_list_default_and_override():
     assert mask_personal_data(text) == "講師の松浦先生と〇〇さん"
     assert mask_personal_data(text, allow=()) == "講師の〇〇先生と〇〇さん"
     assert mask_personal_data(text, allow=["長田", "松浦"]) == text
+
+
+def test_allow_list_keeps_whole_names_only():
+    allow = ["山田花子"]
+    assert mask_personal_data("講師の山田花子さん", allow=allow) == "講師の山田花子さん"
+    assert mask_personal_data("講師の山田 花子さん", allow=allow) == "講師の山田 花子さん"
+    # only part of the allowed name: maybe another person
+    assert mask_personal_data("山田さんと花子さん", allow=allow) == "〇〇さんと〇〇さん"
+    assert mask_personal_data("山田花子さんと山田さん", allow=allow) == "山田花子さんと〇〇さん"
+    assert mask_personal_data("松浦まさこさんと浦さん", allow=["松浦"]) == "〇〇さんと〇〇さん"
+    rules = default_privacy()
+    assert rules.is_allowed("松浦") and not rules.is_allowed("浦")
 
 
 def test_privacy_file_can_be_copied_and_edited(tmp_path):

@@ -237,3 +237,44 @@ def test_report_command_refuses_a_foreign_folder_with_exit_2(inputs, tmp_path, c
     assert main(["report", *map(str, inputs), "--out", str(tmp_path)]) == 2
     assert "--out" in capsys.readouterr().err
     assert (tmp_path / "memo.txt").read_text("utf-8") == "x"
+
+
+def test_the_years_panel_states_its_key_numbers_year_by_year(built):
+    result, _ = built
+    panel = next(f for f in result.figures if f.name == "2016-2017_intent_by_group_years")
+    assert panel.key_numbers and all(line.startswith(("2016年度 ", "2017年度 ")) for line in panel.key_numbers)
+    assert any(line.startswith("2016年度 市民: 「思う」") for line in panel.key_numbers)
+    assert any(line.startswith("2017年度 市民: 「思う」") for line in panel.key_numbers)
+
+
+def test_file_table_counts_each_format_per_written_name(built):
+    result, _ = built
+    table = result.file_table()
+    assert list(table.columns) == ["png", "svg", "pdf", "csv", "xlsx", "html"]
+    assert table.loc["figures/2017_intent_by_group", ["png", "svg", "pdf"]].tolist() == [1, 1, 1]
+    assert table.loc["tables/2016-2017_quotes_by_theme", ["csv", "xlsx", "png"]].tolist() == [1, 1, 0]
+    assert table.loc["index", "html"] == 1
+    assert int(table.to_numpy().sum()) == len(result.files)
+
+
+def test_word_data_keeps_personal_names_out_of_counts_and_documents():
+    import pandas as pd
+
+    comments = pd.DataFrame({
+        "group": ["市民", "職員"],
+        "text": ["長田さんの話で対等な関係について考えた。", "対等な関係を長田さんと話し合いたい。"],
+    })
+    words = report.word_data(comments)
+    assert "長田" in words.names
+    assert "長田" not in set(words.frequencies["word"])
+    assert all("長田" not in doc for doc in words.documents)
+    assert all("対等" in doc for doc in words.documents)
+    assert len(words.documents) == 2
+
+
+def test_comments_outside_the_two_groups_are_counted_in_a_note():
+    import pandas as pd
+
+    tagged = pd.DataFrame({"group": ["市民", "職員", "その他", "その他"]})
+    assert "「その他」（見学者など）のコメント 2 件" in report._others_note(tagged)
+    assert report._others_note(tagged.iloc[:2]) == ""

@@ -390,3 +390,54 @@ def test_kwic_maps_offsets_back_when_nfkc_changes_the_length():
     frame = pd.DataFrame({"text": ["ﾜｰｸｼｮｯﾌﾟの場がよかった"], "group": ["市民"]})
     line = TH.kwic(frame, "場", width=10).iloc[0]
     assert (line.left, line.keyword, line.right) == ("ﾜｰｸｼｮｯﾌﾟの", "場", "がよかった")
+
+
+# --- rule words and inflected verbs -------------------------------------------------
+
+
+def one_word_rules(*words: str) -> TH.RuleSet:
+    entries = "".join(f'[[theme]]\nname = "{w}"\nany = ["{w}"]\n' for w in words)
+    return TH.parse_toml_rules(entries, "test.toml")
+
+
+@pytest.mark.parametrize("rule, text", [
+    ("言い合う", "何でも言い合える関係がほしい。"),
+    ("言い合う", "意見を言い合う場がほしい。"),
+    ("信じ合う", "お互いに信じ合える関係。"),
+    ("信じ合う", "お互いに信じ合うこと。"),
+    ("分かり合う", "市民と職員が分かり合えた。"),
+    ("話し合う", "対等に話し合える場。"),
+    ("目指す", "同じ目標を目指せる。"),
+    ("言う", "本音が言える。"),
+])
+def test_rule_words_in_dictionary_form_match_compound_and_potential_verbs(rule, text):
+    assert TH.tag_texts([text], rules=one_word_rules(rule), cache=False) == [(rule,)]
+
+
+@pytest.mark.parametrize("rule, text", [
+    ("分かる", "市民と職員で意見が分かれた。"),
+    ("進む", "事業を進める。"),
+    ("続く", "活動を続ける。"),
+    ("届く", "書類を届ける。"),
+])
+def test_verbs_of_their_own_do_not_match_the_verb_they_look_like(rule, text):
+    assert TH.tag_texts([text], rules=one_word_rules(rule), cache=False) == [()]
+
+
+def test_rule_word_compound_verbs_are_one_part_like_the_text():
+    assert TH.word_parts("信じ合う") == ("信じ合う",)
+    assert TH.word_parts("分かり合う") == ("分かり合う",)
+    assert TH.word_parts("言い合う") == ("言い合う",)
+
+
+def test_a_joined_compound_verb_is_its_own_word():
+    # As janome's one-word 話し合う is not 話す: 押し付け合い is not 押し付ける.
+    assert TH.parse_expression("押し付け合う").matches(doc("押し付け合いになった"))
+    assert not TH.parse_expression("押し付ける").matches(doc("押し付け合いになった"))
+
+
+@pytest.mark.parametrize("text", ["目的が大事\n情報は共有", "目的が大事\r\n情報は共有"])
+def test_a_line_break_in_a_cell_ends_a_sentence(text):
+    assert not TH.parse_expression("near(共有-目的)[b10]").matches(doc(text))
+    assert TH.parse_expression("near(共有-目的)[10]").matches(doc(text))
+    assert not TH.parse_expression("大事+情報").matches(doc(text))
