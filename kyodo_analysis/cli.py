@@ -142,6 +142,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_process(args: argparse.Namespace) -> int:
     """Write the tidy tables to data/processed/ (nothing is written if the data has problems)."""
+    out = Path(args.out).resolve()
+    if any(Path(f).resolve().parent == out for f in args.files):
+        # The outputs would be read back as questionnaires next time, and raw files must stay untouched.
+        _say(f"{args.out}: 入力ファイルと同じフォルダには書き出せません。--out に別のフォルダ（既定: data/processed）を指定してください。",
+             err=True)
+        return EXIT_UNREADABLE
     survey, code = load_or_report(args.files, args.year)
     if code != EXIT_OK:
         _say("データに問題があるため、何も書き出していません。", err=True)
@@ -167,7 +173,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return code
     exclude = () if args.keep_kyodo else ("協働",)
     try:
-        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude)
+        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey)
     except ValueError as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE

@@ -22,7 +22,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .safety import (
-    BROKEN_OLE,
     MAX_CELLS,
     MAX_ROWS_PER_SHEET,
     MAX_USED_AREA,
@@ -386,25 +385,8 @@ def read_xlsx_book(path: Path, data: bytes | None = None, *, password: Password 
     return RawBook(path, sheets)
 
 
-def classify_failure(path: Path, exc: Exception) -> str:
-    """Explain in Japanese why a workbook could not be opened, and what to do."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return "ファイルを開けません。パスと読み取りの権限を確かめてください。"
-    kind = content_kind(data) if data else "empty"
-    if kind == "ole":
-        return BROKEN_OLE
-    if kind != "zip":
-        try:
-            refuse_non_workbook(kind)
-        except Refused as refusal:
-            return refusal.message
-    try:
-        check_package(data)
-    except Refused as refusal:
-        return refusal.message
-    return explain_load_failure(data, exc)
+# What read_raw accepts by name: .xls and .xlsb too, so a real one gets its own advice.
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".xls", ".xlsb")
 
 
 def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawBook:
@@ -417,7 +399,7 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
     if not path.is_file():
         raise UnreadableFileError(path, "ファイルが見つかりません。パスを確かめてください。")
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".xlsm", ".xls", ".xlsb"):
+    if suffix not in INPUT_SUFFIXES:
         raise UnreadableFileError(path, f"対応していない形式です（{path.suffix or '拡張子なし'}）。.xlsx か .csv を指定してください。")
     try:
         size = path.stat().st_size
@@ -462,16 +444,22 @@ def _csv_header(name: object) -> str:
     return str(spreadsheet_text(str(name)))
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a table as CSV in UTF-8 with BOM (Excel reads Japanese right), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text cells and column names a spreadsheet can never run as formulas."""
     safe = frame.copy()
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = safe[column].astype(object).map(spreadsheet_text)
     # Column names can come from the data (a header text, a theme name): same treatment.
     safe.columns = [_csv_header(c) for c in safe.columns]
+    return safe
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a table as CSV in UTF-8 with BOM (Excel reads Japanese right), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe = spreadsheet_safe(frame)
     tmp = _atomic_target(path)
     try:
         safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from .io import RawBook, RawSheet, UnreadableFileError, atomic_files, read_raw, write_csv, write_xlsx
+from .io import INPUT_SUFFIXES, RawBook, RawSheet, UnreadableFileError, atomic_files, read_raw, write_csv, write_xlsx
 from .normalize import (
     GROUP_ORDER,
     INTENT_ORDER,
@@ -587,7 +587,6 @@ def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Pat
     return [Path(out_dir) / name for name in PROCESSED_FILES]
 
 
-INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
 
 # The invented sample files bundled in data/raw/ (see README); real files are named freely.

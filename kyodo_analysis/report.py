@@ -21,7 +21,7 @@ from . import plots
 from .intent import intent_shares
 from .io import atomic_directory, write_table
 from .labels import to_japanese
-from .questionnaire import Problem, load_questionnaires
+from .questionnaire import Problem, Survey, load_questionnaires
 from .quotes import default_privacy, select_quotes
 from .text import Token, content_words, load_stopwords, normalize, tokenize_many
 from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares, word_frequencies
@@ -395,14 +395,19 @@ def build_report(
     network_min_jaccard: float = 0.1,
     processes: int | None = None,
     on_stage: Callable[[str, float], None] | None = None,
+    survey: Survey | None = None,
 ) -> ReportResult:
-    """Load questionnaires and write the whole report folder (figures, tables, index.html)."""
+    """Load questionnaires and write the whole report folder (figures, tables, index.html).
+
+    ``survey`` is the already loaded ``paths``, so a caller that validated them first
+    (the ``report`` command) does not read and decrypt every file twice.
+    """
     paths = [Path(p) for p in paths]
     out_dir = Path(out_dir)
     check_replaceable(out_dir)
     watch = Stopwatch(on_stage)
     with watch.stage("読み込み"):
-        survey = load_questionnaires(paths, year=year)
+        survey = load_questionnaires(paths, year=year) if survey is None else survey
         rules = themes if isinstance(themes, RuleSet) else load_rules(themes)
     respondents = survey.respondents.dropna(subset=["fiscal_year"])
     comments = survey.comments.dropna(subset=["fiscal_year"])
@@ -420,10 +425,6 @@ def build_report(
         edges = plots.cooccurrence(words.documents, top_n=network_words, min_jaccard=network_min_jaccard)
 
     with atomic_directory(out_dir) as root:
-        # mkdtemp makes the staging folder private; a report is meant to be shared.
-        umask = os.umask(0)
-        os.umask(umask)
-        root.chmod(0o777 & ~umask)
         out = _Writer(root, formats, watch)
         shares = intent_shares(respondents)
         for fy in years:

@@ -291,14 +291,25 @@ def content_words(
     return list(stream)
 
 
-@lru_cache(maxsize=None)
-def _stopwords_cached(path: str | None) -> frozenset[str]:
-    if path is None:
-        text = (resources.files("kyodo_analysis") / "data" / "stopwords.txt").read_text("utf-8")
-    else:
-        text = Path(path).read_text("utf-8")
+def _word_list(text: str) -> frozenset[str]:
+    """Words of a one-word-a-line list, ``#`` starting a comment."""
     words = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return frozenset(normalize(w) for w in words if w)
+
+
+def _package_text(name: str) -> str:
+    return (resources.files("kyodo_analysis") / "data" / name).read_text("utf-8")
+
+
+@lru_cache(maxsize=None)
+def _stopwords_cached(path: str | None) -> frozenset[str]:
+    return _word_list(_package_text("stopwords.txt") if path is None else Path(path).read_text("utf-8"))
+
+
+@lru_cache(maxsize=None)
+def load_own_verbs() -> frozenset[str]:
+    """Return the verbs that look like a potential form but are verbs of their own (``own_verbs.txt``)."""
+    return _word_list(_package_text("own_verbs.txt"))
 
 
 def load_stopwords(path: str | os.PathLike[str] | None = None) -> frozenset[str]:
@@ -317,6 +328,7 @@ def analyzer_fingerprint(user_dictionary: str | None = None) -> str:
     for part in (JANOME_VERSION, PIPELINE_VERSION, str(MAX_PIECE), "NFKC"):
         h.update(part.encode() + b"\0")
     h.update(udic)
+    h.update(_package_text("own_verbs.txt").encode())  # it changes which verb a token is read as
     return h.hexdigest()[:16]
 
 
@@ -575,39 +587,10 @@ _MUTUAL_VERBS = {"合う": "合う", "合える": "合う", "あう": "あう", 
 
 # IPADIC lists real potential verbs (言える, 話し合える) as plain ichidan verbs, exactly like
 # the verbs of their own that share their form (進める is not 進む made potential, nor
-# 分かれる 分かる), and nothing in janome's dictionary tells the two apart. These are the
-# common verbs of their own whose godan look-alike janome knows; they are matched as word
-# endings so compounds follow (受け付ける, 取り入れる). A verb missing here is merged with
-# the wrong verb; one listed needlessly only keeps its own form.
-_OWN_ERU_VERBS = frozenset("""
-    付ける 着ける 就ける 附ける つける づける 掛ける かける 向ける 届ける 続ける つづける
-    進める 立てる 建てる たてる 育てる 充てる 並べる ならべる 浮かべる 揃える そろえる 整える
-    調える 添える 叶える 適える かなえる 止める 留める やめる とめる 辞める 求める もとめる
-    込める こめる 含める 詰める 温める 染める 痛める 傷める いためる 沈める 潜める 緩める 弛める
-    縮める 歪める 苛める 竦める 屈める 貶める 傾ける 傾げる 背ける かたむける 苦しめる 慰める
-    休める 開ける 空ける 明ける あける 入れる いれる 陥れる 退ける のける どける しりぞける
-    絡める からめる 構える 支える 伝える 唱える 交える 違える ちがえる 従える 伏せる 除ける
-    告げる 和らげる 平らげる 懐ける
-
-    分かれる わかれる 抜ける ぬける 割れる われる 欠ける 売れる うれる 焼ける やける 妬ける
-    砕ける 破れる 破ける 裂ける 揺れる 溶ける 解ける とける 解れる 折れる おれる 切れる きれる
-    剥ける むける 剥げる 弾ける 触れる ふれる 隠れる 漏れる 洩れる 優れる 勝れる すぐれる
-    生れる 埋もれる 埋れる 揉める もめる 震える 失せる 透ける 照れる てれる 焦れる 拓ける
-    ひらける 富める 病める 擦れる すれる 掠れる 捻れる 捩れる ずれる 逸れる それる 廃れる
-    ちぎれる こじれる 拗れる くじける 被れる かぶれる あふれる まぎれる はぐれる
-
-    あれる うける うめる うまれる かえる かれる さける つかれる つれる はえる させる おける
-    わける のせる たれる おくれる ふける ほれる はける たける よれる かげる あたえる さされる
-    くるまれる
-
-    合わせる 合せる あわせる 知らせる しらせる 任せる まかせる 済ませる すませる 聞かせる
-    寝かせる 眠らせる 笑わせる わらわせる 泣かせる なかせる 騒がせる さわがせる 咲かせる
-    さかせる 震わせる 光らせる 曇らせる くもらせる 響かせる 轟かせる 狂わせる 浮かせる
-    鳴かせる 遅らせる 降らせる 終わらせる おわらせる 紛らわせる 煩わせる 賑わせる 習わせる
-    遊ばせる 忍ばせる 脱がせる 絡ませる 匂わせる におわせる 働かせる 負かせる 困らせる
-    喜ばせる 悩ませる 驚かせる 濁らせる 巡らせる めぐらせる いからせる ほころばせる 待たせる
-    持たせる 食わせる
-""".split())
+# 分かれる 分かる), and nothing in janome's dictionary tells the two apart. The verbs of
+# their own are listed in data/own_verbs.txt and matched as word endings, so compounds
+# follow (受け付ける, 取り入れる). A verb missing there is merged with the wrong verb; one
+# listed needlessly only keeps its own form.
 
 
 @lru_cache(maxsize=8192)
@@ -629,7 +612,8 @@ def plain_verb(base: str) -> str:
             return base[: -len(potential)] + plain
     if len(base) < 3 or base[-2:] not in _POTENTIAL_ENDINGS:
         return base
-    if any(base[i:] in _OWN_ERU_VERBS for i in range(len(base) - 2)):
+    own = load_own_verbs()
+    if any(base[i:] in own for i in range(len(base) - 2)):
         return base
     plain = base[:-2] + _POTENTIAL_ENDINGS[base[-2:]]
     return plain if _is_godan_verb(plain) else base

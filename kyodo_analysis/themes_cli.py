@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import spreadsheet_text
+from .io import spreadsheet_safe
 from .themes import LabelError, RuleError, RuleSet, evaluate_file, load_rules, tag_comments, tag_texts
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -51,10 +51,7 @@ def _print_records(records: list[dict], fmt: str) -> None:
     if "themes" in frame:
         frame["themes"] = frame["themes"].map(";".join)
     # The CSV is meant to be opened in Excel: a comment must never run as a formula there.
-    for column in ("text", "group", "question", "sheet"):
-        if column in frame:
-            frame[column] = frame[column].map(spreadsheet_text)
-    sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
+    sys.stdout.write(spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n"))
 
 
 def _text_records(path: Path, rules: RuleSet, args: argparse.Namespace) -> list[dict] | None:

@@ -170,3 +170,22 @@ def test_help_is_in_japanese(command):
     assert done.returncode == 0
     assert done.stdout.startswith("使い方: kyodo-analysis " + command)
     assert "usage:" not in done.stdout and "options:" not in done.stdout and "オプション:" in done.stdout
+
+
+def test_process_refuses_to_write_into_the_folder_of_its_inputs(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    canonical(raw / "2017.xlsx", ROWS)
+    done = run("process", raw, "--out", raw)
+    assert done.returncode == 2
+    assert "入力ファイルと同じフォルダには書き出せません" in done.stderr
+    assert sorted(p.name for p in raw.iterdir()) == ["2017.xlsx"]
+
+
+def test_an_old_xls_in_a_folder_is_refused_not_replaced_by_the_samples(tmp_path):
+    canonical(tmp_path / "sample_2016.xlsx", ROWS, title="平成28年度 協働のまちづくりワークショップ")
+    (tmp_path / "2018.xls").write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 504)
+    done = run("validate", tmp_path)
+    assert done.returncode == 2
+    assert "2018.xls:" in done.stdout + done.stderr
+    assert "sample_2016.xlsx" not in done.stdout

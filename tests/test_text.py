@@ -306,6 +306,24 @@ def test_cache_key_changes_with_the_user_dictionary(monkeypatch, tmp_path, fresh
     after.close()
 
 
+def test_cache_key_changes_with_the_list_of_verbs_of_their_own(monkeypatch, tmp_path, fresh_fingerprint):
+    before = T.TokenCache(tmp_path)
+    original = T._package_text
+    monkeypatch.setattr(T, "_package_text",
+                        lambda name: original(name) + ("\n乗り切れる\n" if name == "own_verbs.txt" else ""))
+    T.analyzer_fingerprint.cache_clear()
+    after = T.TokenCache(tmp_path)
+    assert before.key("協働") != after.key("協働")
+    before.close()
+    after.close()
+
+
+def test_verbs_of_their_own_come_from_the_editable_list():
+    own = T.load_own_verbs()
+    assert {"進める", "分かれる", "続ける", "任せる"} <= own
+    assert "言える" not in own and not any(w.startswith("#") for w in own)
+
+
 def test_no_cache_writes_no_cache_file(tmp_path, capsys):
     from kyodo_analysis import themes as TH
     from kyodo_analysis.cli import main

@@ -112,7 +112,10 @@ def execute(names: list[str]) -> int:
         for name in chosen:
             print(f"実行中: {NOTEBOOKS}/{name}", flush=True)
             execute_in_place(project / NOTEBOOKS / name)
-            shutil.copyfile(project / NOTEBOOKS / name, ROOT / NOTEBOOKS / name)
+            # Through a temporary file beside it: an interrupted run never leaves a truncated notebook.
+            staged = ROOT / NOTEBOOKS / f".{name}.tmp"
+            shutil.copyfile(project / NOTEBOOKS / name, staged)
+            os.replace(staged, ROOT / NOTEBOOKS / name)
     return 0
 
 
