@@ -397,6 +397,7 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
                          "すべての値を「／」でつないで所属として読み込みました。")
         reader = _SheetReader(book, sheet, layout, sheet_group, vocab)
         reader.read()
+        notes.extend(_unlabelled_columns(name, sheet, layout))
         if sheet.hidden_rows:
             notes.append(f"{name}: シート「{label}」の非表示の行も回答として読み込みました。")
         if not reader.respondents and not reader.problems and not header_problems:
@@ -456,6 +457,19 @@ def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Probl
             f"{what}の列が {len(cols)} つあります（{shown(cols)}） — どの列を読むか決められません。"
             "1 列にまとめるか、回答でない列の見出しを変えてください"))
     return problems
+
+
+def _unlabelled_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[str]:
+    """Say which columns hold values under the header but have no header, and so are not read."""
+    found: dict[int, int] = {}  # column -> first row with a value
+    for row in range(layout.header_row + 1, len(sheet.rows) + 1):
+        for col, value in enumerate(sheet.rows[row - 1]):
+            if col not in layout.roles and col not in found and not is_blank(value) and (row, col) not in sheet.merged:
+                found[col] = row
+    where = f"シート「{sheet.name}」の" if sheet.name else ""
+    return [f"{name}: {where}{get_column_letter(col + 1)} 列には値がありますが（{_cell(row, col)} など）、"
+            f"見出しがないため読み込んでいません。自由記述なら {_cell(layout.header_row, col)} に見出しを付けてください。"
+            for col, row in sorted(found.items())]
 
 
 def _bad_cell_problems(name: str, sheet: RawSheet, last_row: int) -> list[Problem]:

@@ -285,3 +285,15 @@ def test_a_csv_with_nothing_typed_is_reported_as_empty_only(tmp_path, content):
     path.write_bytes(content)
     assert messages(load_questionnaire(path)) == [
         "アンケート.csv: ファイルに何も入力されていません — 回答を入力したファイルか確かめてください"]
+
+
+def test_a_column_with_values_but_no_header_is_named_in_a_note(tmp_path):
+    path = write_xlsx(tmp_path / "2017.xlsx", {"回答": [
+        ["回答者ID", "区分", "問１　協働したいと思いますか？", "その理由", None],
+        [1, "市民", "思う", "顔が見える関係が大事", None],
+        [2, "職員", "思わない", "人手が足りない", "裏に書かれていた感想"],
+    ]})
+    survey = load_questionnaire(path)
+    assert survey.ok and len(survey.respondents) == 2
+    assert survey.notes == ["2017.xlsx: シート「回答」のE 列には値がありますが（E3 など）、"
+                            "見出しがないため読み込んでいません。自由記述なら E1 に見出しを付けてください。"]
