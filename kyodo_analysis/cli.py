@@ -6,6 +6,7 @@ or the command is misused.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import os
@@ -159,7 +160,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write every figure and table of the activity report (nothing is written if the data has problems)."""
-    from .report import build_report
+    from .report import ReportError, build_report
     from .themes import RuleError, load_rules
 
     try:
@@ -174,7 +175,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     exclude = () if args.keep_kyodo else ("協働",)
     try:
         result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey)
-    except ValueError as error:
+    except ReportError as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
     for note in result.notes:
@@ -307,12 +308,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("中断しました。書きかけのファイルは残していません。", err=True)
         return 130
+    except PermissionError as error:
+        _say(f"{error.filename or ''}: 書き込む権限がありません。書き出し先のフォルダ（--out）を確かめてください。"
+             "書きかけのファイルは残していません。", err=True)
+        return EXIT_UNREADABLE
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            _say("ディスクの空きが足りないため、書き出せませんでした。書きかけのファイルは残していません。", err=True)
+            return EXIT_UNREADABLE
+        return _unexpected(error)
     except Exception as error:  # a bug, not bad input: say so briefly; the trace is one variable away
-        if os.environ.get("KYODO_DEBUG"):
-            traceback.print_exc()
-        _say(f"予期しないエラーで止まりました（{type(error).__name__}: {error}）。"
-             "KYODO_DEBUG=1 を付けて実行すると詳細を表示します。", err=True)
-        return 3
+        return _unexpected(error)
+
+
+def _unexpected(error: Exception) -> int:
+    """Report an error that is a bug, not bad input, in one line (the trace with KYODO_DEBUG=1)."""
+    if os.environ.get("KYODO_DEBUG"):
+        traceback.print_exception(error)
+    _say(f"予期しないエラーで止まりました（{type(error).__name__}: {error}）。"
+         "KYODO_DEBUG=1 を付けて実行すると詳細を表示します。", err=True)
+    return 3
 
 
 if __name__ == "__main__":

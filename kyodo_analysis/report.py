@@ -39,6 +39,10 @@ _EDGE_LABELS = {
 _CLOUD_NAMES = {"市民": "citizens", "職員": "staff", plots.TOTAL: "all"}
 
 
+class ReportError(ValueError):
+    """The report cannot be made from this input or into this folder; the message says why, in Japanese."""
+
+
 @dataclass
 class ReportFigure:
     """One figure of the report with its files (relative to the report folder)."""
@@ -413,7 +417,7 @@ def build_report(
     comments = survey.comments.dropna(subset=["fiscal_year"])
     years = sorted(int(y) for y in respondents["fiscal_year"].unique())
     if not years:
-        raise ValueError("回答者が 1 人もいないため、報告書を作れません。")
+        raise ReportError("回答者が 1 人もいないため、報告書を作れません。")
     period = period_stem(years)
     notes = list(survey.notes)
 
@@ -515,12 +519,12 @@ def build_report(
 def check_replaceable(out_dir: Path) -> None:
     """Refuse an output folder that holds anything but an earlier report (it is replaced whole)."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"{out_dir}: フォルダではなくファイルです。書き出し先にはフォルダを指定してください。")
+        raise ReportError(f"{out_dir}: フォルダではなくファイルです。書き出し先にはフォルダを指定してください。")
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
         return
     index = out_dir / INDEX
     if not (index.is_file() and f'name="generator" content="{GENERATOR}"' in index.read_text("utf-8", errors="replace")):
-        raise ValueError(
+        raise ReportError(
             f"{out_dir}: 本ツールの報告書ではないファイルが入っています。書き出し先のフォルダは丸ごと置き換わるため、"
             "空のフォルダか新しいフォルダ名を --out に指定してください。"
         )

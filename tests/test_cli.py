@@ -189,3 +189,33 @@ def test_an_old_xls_in_a_folder_is_refused_not_replaced_by_the_samples(tmp_path)
     assert done.returncode == 2
     assert "2018.xls:" in done.stdout + done.stderr
     assert "sample_2016.xlsx" not in done.stdout
+
+
+@pytest.mark.parametrize("error, message", [
+    (PermissionError(13, "Permission denied", "out/respondents.csv"), "out/respondents.csv: 書き込む権限がありません"),
+    (OSError(28, "No space left on device"), "ディスクの空きが足りないため"),
+])
+def test_write_failures_get_a_plain_message_and_exit_2(tmp_path, capsys, monkeypatch, error, message):
+    # Root may write anywhere, so the failure is raised where the tables are written.
+    from kyodo_analysis import cli
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(cli, "write_processed", fail)
+    code = cli.main(["process", str(canonical(tmp_path / "2017.xlsx", ROWS)), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_other_os_errors_are_reported_as_unexpected_with_exit_3(tmp_path, capsys, monkeypatch):
+    from kyodo_analysis import cli
+
+    def fail(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(cli, "write_processed", fail)
+    monkeypatch.delenv("KYODO_DEBUG", raising=False)
+    code = cli.main(["process", str(canonical(tmp_path / "2017.xlsx", ROWS)), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 3 and "予期しないエラーで止まりました（OSError" in err and "Traceback" not in err
