@@ -161,6 +161,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Write every figure and table of the activity report (nothing is written if the data has problems)."""
     from .report import ReportError, build_report
+    from .text import DEFAULT_EXCLUDE
     from .themes import RuleError, load_rules
 
     try:
@@ -172,7 +173,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if code != EXIT_OK:
         _say("データに問題があるため、報告書は書き出していません（前回の報告書はそのまま残っています）。", err=True)
         return code
-    exclude = () if args.keep_kyodo else ("協働",)
+    exclude = () if args.keep_kyodo else DEFAULT_EXCLUDE
     try:
         result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey)
     except ReportError as error:

@@ -203,7 +203,6 @@ class _SheetReader:
     def read(self) -> None:
         layout = self.layout
         header_keys = {c: match_key(v) for c, v in layout.headers.items()}
-        id_col = layout.column("respondent_id")
         bad_cells = self.sheet.bad_cells
         for row in range(layout.header_row + 1, len(self.sheet.rows) + 1):
             values = {c: _value(self.sheet.rows, row, c) for c in layout.roles}
@@ -619,6 +618,14 @@ def _questionnaire_files(folder: Path) -> list[Path]:
     )
 
 
+def _select_inputs(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Split a folder's questionnaires into those to read and the bundled samples left out."""
+    files = _questionnaire_files(folder)
+    if all(is_sample(p) for p in files):
+        return files, []
+    return [p for p in files if not is_sample(p)], [p for p in files if is_sample(p)]
+
+
 def find_input_files(folder: str | os.PathLike[str], *, samples: bool | None = None) -> list[Path]:
     """List the questionnaire files in a folder, sorted, skipping Excel's ~$ lock files and hidden files.
 
@@ -626,20 +633,20 @@ def find_input_files(folder: str | os.PathLike[str], *, samples: bool | None = N
     (``samples=None``), so invented years never mix into a real report; ``samples=True``
     keeps them and ``samples=False`` always leaves them out.
     """
-    files = _questionnaire_files(Path(folder))
     if samples is None:
-        samples = all(is_sample(p) for p in files)
-    return [p for p in files if samples or not is_sample(p)]
+        return _select_inputs(Path(folder))[0]
+    return [p for p in _questionnaire_files(Path(folder)) if samples or not is_sample(p)]
+
+
+def _skipped_note(folder: Path, skipped: Sequence[Path]) -> str:
+    return (f"{folder.as_posix()}: 本番のファイルがあるため、同梱の架空サンプル {len(skipped)} 件"
+            f"（{'・'.join(p.name for p in skipped)}）は使いません。")
 
 
 def skipped_samples_note(folder: str | os.PathLike[str]) -> str | None:
     """Say, in Japanese, which bundled samples ``find_input_files`` leaves out of ``folder``, if any."""
-    used = set(find_input_files(folder))
-    skipped = [p.name for p in _questionnaire_files(Path(folder)) if p not in used]
-    if not skipped:
-        return None
-    return (f"{Path(folder).as_posix()}: 本番のファイルがあるため、同梱の架空サンプル {len(skipped)} 件"
-            f"（{'・'.join(skipped)}）は使いません。")
+    skipped = _select_inputs(Path(folder))[1]
+    return _skipped_note(Path(folder), skipped) if skipped else None
 
 
 def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[str]]:
@@ -650,13 +657,12 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
         if not given.is_dir():
             files.append(given)
             continue
-        found = find_input_files(given)
+        found, skipped = _select_inputs(given)
         if not found:
             raise UnreadableFileError(given, "フォルダにアンケートのファイル（.xlsx・.csv）がありません。")
         files.extend(found)
-        note = skipped_samples_note(given)
-        if note:
-            notes.append(note)
+        if skipped:
+            notes.append(_skipped_note(given, skipped))
     return files, notes
 
 

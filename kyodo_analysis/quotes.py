@@ -28,7 +28,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -78,7 +78,12 @@ class PrivacyRules:
 
         Part of an entry is not enough: allowing 山田花子 must not keep every other 山田.
         """
-        return _without_spaces(name) in {_without_spaces(a) for a in self.allow}
+        return _without_spaces(name) in self._allowed_whole
+
+    @cached_property
+    def _allowed_whole(self) -> frozenset[str]:
+        # Asked for every name-like token of every comment: build the set once.
+        return frozenset(_without_spaces(a) for a in self.allow)
 
 
 def _without_spaces(name: str) -> str:

@@ -23,7 +23,7 @@ from .io import atomic_directory, write_table
 from .labels import to_japanese
 from .questionnaire import Problem, Survey, load_questionnaires
 from .quotes import default_privacy, select_quotes
-from .text import Token, content_words, load_stopwords, normalize, tokenize_many
+from .text import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
 from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares, word_frequencies
 
 FIGURES = "figures"
@@ -106,7 +106,7 @@ def period_stem(years: Sequence[int]) -> str:
     return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
 
 
-def comment_words(comments: pd.DataFrame, *, exclude: Iterable[str] = ("協働",)) -> list[list[str]]:
+def comment_words(comments: pd.DataFrame, *, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> list[list[str]]:
     """Return the content words (base forms, stopwords removed) of each comment, in order."""
     stop = load_stopwords()
     excluded = [normalize(w) for w in exclude]
@@ -138,7 +138,7 @@ class WordData:
     names: frozenset[str]
 
 
-def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = ("協働",)) -> WordData:
+def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = DEFAULT_EXCLUDE) -> WordData:
     """Count words by group and list each comment's words for clouds and networks, names removed."""
     names = name_words(comments)
     freq = word_frequencies(comments, by="group", exclude=exclude)
@@ -392,7 +392,7 @@ def build_report(
     *,
     year: int | None = None,
     themes: RuleSet | str | os.PathLike[str] | None = None,
-    exclude_words: Sequence[str] = ("協働",),
+    exclude_words: Sequence[str] = DEFAULT_EXCLUDE,
     formats: Sequence[str] = ("png", "svg", "pdf"),
     survey_title: str = plots.SURVEY,
     network_words: int = 60,

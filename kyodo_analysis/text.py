@@ -43,6 +43,8 @@ PIPELINE_VERSION = "2"
 # sentence end (or a comma) keeps words whole.
 MAX_PIECE = 400
 CACHE_ENV = "KYODO_CACHE_DIR"
+# In nearly every comment of a 協働 workshop, so it would swamp every word chart.
+DEFAULT_EXCLUDE = ("協働",)
 DEFAULT_CACHE_DIR = Path(".cache") / "kyodo-analysis"
 
 # A raw token as stored in the cache: (surface, part_of_speech, base_form).

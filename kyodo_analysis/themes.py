@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .text import RawToken, forms, map_tokenized, normalize, open_cache, tokenize, tokenize_many
+from .text import DEFAULT_EXCLUDE, RawToken, forms, map_tokenized, normalize, open_cache, tokenize, tokenize_many
 
 DEFAULT_DISTANCE = 10
 # Tokens that end a sentence, for the [b] (same sentence) option.
@@ -875,7 +875,7 @@ def compare_groups(
 def word_frequencies(
     comments: pd.DataFrame,
     by: str | None = "group",
-    exclude: Iterable[str] = ("協働",),
+    exclude: Iterable[str] = DEFAULT_EXCLUDE,
     *,
     compound: bool = False,
     cache: bool = True,
