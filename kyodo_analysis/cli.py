@@ -160,6 +160,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write every figure and table of the activity report (nothing is written if the data has problems)."""
+    from .corrections import CorrectionsError
     from .report import ReportError, build_report
     from .text import DEFAULT_EXCLUDE
     from .themes import RuleError, load_rules
@@ -175,7 +176,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         return code
     exclude = () if args.keep_kyodo else DEFAULT_EXCLUDE
     try:
-        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey)
+        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey,
+                              corrections=[args.corrections] if args.corrections else None)
+    except CorrectionsError as error:
+        for problem in error.problems:
+            _say(problem, err=True)
+        return EXIT_INVALID
     except ReportError as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
@@ -277,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="reports", metavar="DIR", help="書き出し先フォルダ（既定: reports）。丸ごと置き換える")
     report.add_argument("--themes", metavar="PATH", help="テーマ定義ファイル（TOML または KH Coder のコーディングルール）")
     report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
+    report.add_argument("--corrections", metavar="PATH",
+                        help="テーマの手作業の修正ファイル（既定は入力と同じフォルダの theme_corrections.xlsx）")
     template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
     template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
     template.add_argument("--year", type=int, metavar="年度", help="概要シートに入れておく年度（西暦）")

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from .text import normalize
-from .themes import Node, RuleError, RuleSet, Theme, check_words, parse_expression
+from .themes import Condition, Node, RuleError, RuleSet, Theme, check_words, parse_expression
 
 
 def parse_kh_coder(text: str, source: str = "") -> RuleSet:
@@ -32,9 +32,10 @@ def parse_kh_coder(text: str, source: str = "") -> RuleSet:
             raise RuleError(f"{where} {line_no}行目: コード「{name}」に条件がありません")
         first, last = body[0][0], body[-1][0]
         span = f"{first}行目" if first == last else f"{first}〜{last}行目"
-        node = parse_expression(" ".join(b for _, b in body), where=f"{where} {span}", codes=codes)
+        text = " ".join(b for _, b in body)
+        node = parse_expression(text, where=f"{where} {span}", codes=codes)
         codes[name] = node
-        themes.append(Theme(name, node))
+        themes.append(Theme(name, node, conditions=(Condition("rule", line_no, text, node),)))
 
     for number, line in enumerate(text.splitlines(), 1):
         stripped = normalize(line).strip()

@@ -46,6 +46,8 @@ COLUMN_LABELS: dict[str, str] = {
     "pos": "品詞",
     "rank": "順位",
     "source": "出典",
+    "matched_words": "当たった語",
+    "correction": "手作業の修正",
 }
 
 

@@ -611,10 +611,16 @@ def is_sample(path: str | os.PathLike[str]) -> bool:
     return Path(path).name.startswith(SAMPLE_PREFIX)
 
 
+# The analyst's theme corrections (kyodo_analysis.corrections) sit beside the questionnaires
+# in data/raw/; this name is reserved so a folder scan never reads them as a questionnaire.
+CORRECTIONS_FILE_NAME = "theme_corrections.xlsx"
+
+
 def _questionnaire_files(folder: Path) -> list[Path]:
     return sorted(
         p for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(("~$", "."))
+        and p.name != CORRECTIONS_FILE_NAME
     )
 
 
@@ -655,7 +661,8 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
     notes: list[str] = []
     for given in map(Path, paths):
         if not given.is_dir():
-            files.append(given)
+            if given.name != CORRECTIONS_FILE_NAME:  # data/raw/*.xlsx names it too
+                files.append(given)
             continue
         found, skipped = _select_inputs(given)
         if not found:

@@ -40,7 +40,7 @@ NAME_MASK = "〇〇"
 PHONE_MASK = "[電話番号]"
 EMAIL_MASK = "[メール]"
 
-QUOTE_COLUMNS = ("theme", "rank", "fiscal_year", "group", "question", "text", "source")
+QUOTE_COLUMNS = ("theme", "rank", "fiscal_year", "group", "question", "text", "matched_words", "source")
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 # Separators people type between digit groups; NFKC leaves ‐ − ー and friends alone.
@@ -648,6 +648,7 @@ def select_quotes(
         "source": [quote_source(f, s, c) for f, s, c in zip(
             _column(tagged, "file"), _column(tagged, "sheet"), _column(tagged, "cell"))],
         "_themes": tagged["themes"].map(_tag_tuple),
+        "_words": _column(tagged, "matched_words"),
         "_file": _column(tagged, "file").astype("string").fillna(""),
         "_sheet": _column(tagged, "sheet").astype("string").fillna(""),
         "_row": pd.to_numeric(_column(tagged, "row"), errors="coerce").fillna(-1),
@@ -674,6 +675,8 @@ def select_quotes(
             rest = _interleave_groups(candidates[candidates["_out_of_range"]], per_theme - len(chosen))
             chosen = rest if chosen.empty else pd.concat([chosen, rest]) if not rest.empty else chosen
         chosen = chosen.copy()
+        # Why the comment illustrates the theme: the words that fired (themes.with_matched_words).
+        chosen["matched_words"] = chosen["_words"].map(lambda words, t=theme: words.get(t, "") if isinstance(words, dict) else "")
         chosen["theme"] = theme
         chosen["rank"] = range(1, len(chosen) + 1)
         pieces.append(chosen)

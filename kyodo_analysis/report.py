@@ -18,13 +18,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plots
+from .corrections import apply_corrections, find_corrections, load_corrections
 from .intent import intent_shares
 from .io import atomic_directory, write_table
 from .labels import to_japanese
 from .questionnaire import Problem, Survey, load_questionnaires
 from .quotes import default_privacy, select_quotes
 from .text import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
-from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares, word_frequencies
+from .themes import (RuleSet, compare_groups, load_rules, tag_comments, theme_shares, with_matched_words,
+                     word_frequencies)
 
 FIGURES = "figures"
 TABLES = "tables"
@@ -400,11 +402,13 @@ def build_report(
     processes: int | None = None,
     on_stage: Callable[[str, float], None] | None = None,
     survey: Survey | None = None,
+    corrections: Sequence[str | os.PathLike[str]] | None = None,
 ) -> ReportResult:
     """Load questionnaires and write the whole report folder (figures, tables, index.html).
 
     ``survey`` is the already loaded ``paths``, so a caller that validated them first
-    (the ``report`` command) does not read and decrypt every file twice.
+    (the ``report`` command) does not read and decrypt every file twice. ``corrections``
+    lists theme corrections files; ``None`` uses ``theme_corrections.xlsx`` beside the inputs.
     """
     paths = [Path(p) for p in paths]
     out_dir = Path(out_dir)
@@ -423,6 +427,11 @@ def build_report(
 
     with watch.stage("テーマ判定"):
         tagged = tag_comments(comments, rules=rules)
+        fixed = apply_corrections(
+            tagged, load_corrections(find_corrections(paths) if corrections is None else corrections,
+                                     themes=rules.names), themes=rules.names)
+        tagged = fixed.tagged
+        notes += fixed.notes
     with watch.stage("語の集計"):
         words = word_data(comments, exclude=exclude_words)
         freq = words.frequencies
@@ -501,11 +510,13 @@ def build_report(
         else:
             notes.append("自由記述がないため、テーマと語の図は作っていません。")
 
-        extra = _quotes_table(out, tagged, period)
+        extra = _quotes_table(out, with_matched_words(tagged, rules=rules), period)
+        if fixed.count:
+            extra.append(("テーマの手作業の修正", out.table(fixed.applied, f"{period}_theme_corrections")))
         out.render(default_processes() if processes is None else processes)
         with watch.stage("index.html"):
             counts = (f"{plots.years_label(years)}・回答者 {len(respondents)}人・"
-                      f"自由記述 {len(comments)}件")
+                      f"自由記述 {len(comments)}件・手作業で修正したテーマ {fixed.count}件")
             page = render_index(
                 out.figures, title=f"{survey_title} 集計結果（{plots.years_label(years)}）",
                 sources=[p.name for p in paths], counts=counts, notes=notes,

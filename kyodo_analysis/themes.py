@@ -44,12 +44,17 @@ class RuleError(ValueError):
 class Doc:
     """A tokenised comment prepared for matching: forms per token, index, sentence ids."""
 
-    __slots__ = ("raw", "forms", "formset", "_index", "_sentence")
+    __slots__ = ("raw", "forms", "formset", "parts", "_index", "_sentence")
 
     def __init__(self, raw: Sequence[RawToken]) -> None:
         self.raw = raw
         self.forms: list[tuple[str, ...]] = [forms(token) for token in raw]
         self.formset: set[str] = set().union(*self.forms)
+        # Noun parts of compound tokens (see compound_parts): part → token positions.
+        self.parts: dict[str, list[int]] = {}
+        for i, token in enumerate(raw):
+            for part in compound_parts(token):
+                self.parts.setdefault(part, []).append(i)
         self._index: dict[str, list[int]] | None = None
         self._sentence: list[int] | None = None
 
@@ -78,6 +83,42 @@ class Doc:
 
 
 Span = tuple[int, int]  # token positions [start, end)
+Hit = tuple["Word", Span]  # a rule word and where it fired
+
+# Compound matching. janome keeps some compounds as one noun token: IPADIC has 財政難 and
+# 上下水道, the user dictionary adds 相互理解 and 市民活動. A rule noun inside such a token
+# matches it only where that is safe:
+# - user-dictionary words (chosen for this domain) match at their start or end,
+#   with at least two characters on each side (相互理解 holds 理解, 市民活動 holds 市民);
+# - other 名詞,一般 tokens match at their start only, when one character is left
+#   (財政難 holds 財政), because a longer rest is usually a word of its own that
+#   changes the meaning (上下水道 is not about 上下 relations).
+MIN_PART = 2
+
+
+@lru_cache(maxsize=1)
+def _user_words() -> frozenset[str]:
+    """Return the user dictionary's words as janome loaded them (not re-reading the file)."""
+    from .text import get_tokenizer
+
+    entries = getattr(get_tokenizer().user_dic, "entries", {})
+    return frozenset(normalize(str(e[0])).lower() for e in entries.values())
+
+
+@lru_cache(maxsize=65536)
+def compound_parts(raw: RawToken) -> tuple[str, ...]:
+    """Return the rule words that may match inside one compound noun token (see above)."""
+    surface, pos, _ = raw
+    word = surface.lower()
+    if not pos.startswith("名詞") or len(word) <= MIN_PART:
+        return ()
+    if word in _user_words():
+        heads = (word[:k] for k in range(MIN_PART, len(word) - MIN_PART + 1))
+        tails = (word[k:] for k in range(MIN_PART, len(word) - MIN_PART + 1))
+        return tuple(dict.fromkeys((*heads, *tails)))
+    if pos.startswith("名詞,一般"):
+        return (word[:-1],)
+    return ()
 
 
 # --- expression tree ------------------------------------------------------------------
@@ -98,6 +139,24 @@ class Node:
         """Yield the word leaves of the expression."""
         return ()
 
+    def hits(self, doc: Doc) -> list[Hit]:
+        """Return the words (and token spans) that make the expression hold; [] if it fails."""
+        return []
+
+
+# KH Coder's part-of-speech names, as janome (IPADIC) part-of-speech prefixes.
+POS_NAMES = {
+    "サ変名詞": "名詞,サ変接続", "形容動詞": "名詞,形容動詞語幹", "固有名詞": "名詞,固有名詞",
+    "人名": "名詞,固有名詞,人名", "地名": "名詞,固有名詞,地域", "組織名": "名詞,固有名詞,組織",
+    "副詞可能": "名詞,副詞可能", "ナイ形容": "名詞,ナイ形容詞語幹",
+}
+
+
+def pos_prefix(name: str) -> str:
+    """Return the janome part-of-speech prefix a ``-->品詞`` name stands for."""
+    name = name.strip().replace("-", ",")
+    return POS_NAMES.get(name, name)
+
 
 @dataclass(frozen=True)
 class Word(Node):
@@ -111,20 +170,46 @@ class Word(Node):
     text: str
     parts: tuple[str, ...]
     spelling: str = ""
+    pos: str = ""  # janome part-of-speech prefix (``語-->品詞``); "" for any
+    compound: bool = False  # a noun that also matches inside compound tokens
+    literal: str = ""  # the word as written, matched too when a part of speech is given
 
     @cached_property
     def firsts(self) -> frozenset[str]:
         """Return the forms one of which must be in a document for the word to occur."""
+        if self.literal:
+            return frozenset((self.parts[0], self.literal))
         if len(self.parts) == 1 or not self.spelling:
             return frozenset(self.parts[:1])
         prefixes = (self.spelling[:k] for k in range(1, len(self.spelling) + 1))
         return frozenset((self.parts[0], *prefixes))
 
+    @property
+    def plain(self) -> bool:
+        """Whether a set test on token forms decides the word (one token, no extras)."""
+        return len(self.parts) == 1 and not self.pos and not self.compound
+
+    def _present(self, doc: Doc) -> bool:
+        if not self.firsts.isdisjoint(doc.formset):
+            return True
+        return self.compound and self.parts[0] in doc.parts
+
     def spans(self, doc: Doc) -> list[Span]:
         """Return every place the word occurs in ``doc``."""
         n = len(self.parts)
+        if self.pos:
+            # The constraint applies to the head token (the last one of a phrase).
+            found = set()
+            for first in self.firsts:
+                for i in doc.index.get(first, ()):
+                    if i + n <= len(doc.raw) and doc.raw[i + n - 1][1].startswith(self.pos) and all(
+                            self.parts[k] in doc.forms[i + k] for k in range(1, n)):
+                        found.add((i, i + n))
+            return sorted(found)
         starts = doc.index.get(self.parts[0], ())
         if n == 1:
+            if self.compound and self.parts[0] in doc.parts:
+                return sorted({*((i, i + 1) for i in starts), *((i, i + 1) for i in doc.parts[self.parts[0]])})
             return [(i, i + 1) for i in starts]
         doc_forms = doc.forms
         limit = len(doc_forms) - n
@@ -150,21 +235,24 @@ class Word(Node):
 
     def matches(self, doc: Doc) -> bool:
         """Return whether the word occurs in ``doc``."""
-        if self.firsts.isdisjoint(doc.formset):
+        if not self._present(doc):
             return False
-        return len(self.parts) == 1 or bool(self.spans(doc))
+        return (len(self.parts) == 1 and not self.pos) or bool(self.spans(doc))
 
     def compile(self) -> Callable[[Doc], bool]:
         """Return a set-membership test for one-token words."""
         first = self.parts[0]
-        if len(self.parts) == 1:
+        if self.plain:
             return lambda doc: first in doc.formset
-        firsts = self.firsts
-        return lambda doc: not firsts.isdisjoint(doc.formset) and bool(self.spans(doc))
+        return self.matches
 
     def words(self) -> Iterable["Word"]:
         """Yield this word."""
         yield self
+
+    def hits(self, doc: Doc) -> list[Hit]:
+        """Return every occurrence of the word."""
+        return [(self, span) for span in self.spans(doc)] if self._present(doc) else []
 
 
 @dataclass(frozen=True)
@@ -192,11 +280,12 @@ class Near(Node):
     def compile(self) -> Callable[[Doc], bool]:
         """Return a predicate that rejects on missing words before locating spans."""
         needed = [frozenset().union(*(w.firsts for w in slot.options)) for slot in self.slots]
+        inside = [frozenset(w.parts[0] for w in slot.options if w.compound) for slot in self.slots]
 
         def near(doc: Doc) -> bool:
             found = doc.formset
-            for n in needed:  # a plain loop: this runs for every slot of every document
-                if n.isdisjoint(found):
+            for n, parts in zip(needed, inside):  # a plain loop: this runs for every slot of every document
+                if n.isdisjoint(found) and (not parts or parts.isdisjoint(doc.parts)):
                     return False
             return self.matches(doc)
 
@@ -204,15 +293,27 @@ class Near(Node):
 
     def matches(self, doc: Doc) -> bool:
         """Return whether the slots occur close together (in order for seq)."""
-        spans = [slot.spans(doc) for slot in self.slots]
-        if not all(spans):
-            return False
-        return any(self._rest_fits(doc, first, spans[1:]) for first in spans[0])
+        return bool(self.hits(doc))
 
-    def _rest_fits(self, doc: Doc, prev: Span, rest: list[list[Span]]) -> bool:
+    def hits(self, doc: Doc) -> list[Hit]:
+        """Return the first set of slot occurrences (in text order) that fits together."""
+        spans = [[(w, s) for w in slot.options for s in w.spans(doc)] for slot in self.slots]
+        if not all(spans):
+            return []
+        for group in spans:
+            group.sort(key=lambda hit: hit[1])
+        for first in spans[0]:
+            chain = self._rest_fits(doc, first, spans[1:])
+            if chain is not None:
+                return [first, *chain]
+        return []
+
+    def _rest_fits(self, doc: Doc, prev_hit: Hit, rest: list[list[Hit]]) -> list[Hit] | None:
         if not rest:
-            return True
-        for cand in rest[0]:
+            return []
+        prev = prev_hit[1]
+        for hit in rest[0]:
+            cand = hit[1]
             if self.ordered:
                 if cand[0] < prev[1]:
                     continue
@@ -224,9 +325,10 @@ class Near(Node):
             if self.same_sentence and doc.sentence[cand[0]] != doc.sentence[prev[0]]:
                 continue
             # seq chains from the previous slot; near measures every slot from the first.
-            if self._rest_fits(doc, cand if self.ordered else prev, rest[1:]):
-                return True
-        return False
+            chain = self._rest_fits(doc, hit if self.ordered else prev_hit, rest[1:])
+            if chain is not None:
+                return [hit, *chain]
+        return None
 
     def words(self) -> Iterable[Word]:
         """Yield the words of every slot."""
@@ -261,6 +363,12 @@ class And(Node):
         for c in self.children:
             yield from c.words()
 
+    def hits(self, doc: Doc) -> list[Hit]:
+        """Return the children's hits when every child holds (a ``not`` child adds none)."""
+        if not self.matches(doc):
+            return []
+        return [hit for c in self.children for hit in c.hits(doc)]
+
 
 @dataclass(frozen=True)
 class Or(Node):
@@ -274,10 +382,8 @@ class Or(Node):
 
     def compile(self) -> Callable[[Doc], bool]:
         """Return one set test for all one-token words, then the other children."""
-        simple = frozenset(c.parts[0] for c in self.children
-                           if isinstance(c, Word) and len(c.parts) == 1)
-        others = [c.compile() for c in self.children
-                  if not (isinstance(c, Word) and len(c.parts) == 1)]
+        simple = frozenset(c.parts[0] for c in self.children if isinstance(c, Word) and c.plain)
+        others = [c.compile() for c in self.children if not (isinstance(c, Word) and c.plain)]
 
         def any_of(doc: Doc) -> bool:
             if not simple.isdisjoint(doc.formset):
@@ -293,6 +399,10 @@ class Or(Node):
         """Yield the words of all children."""
         for c in self.children:
             yield from c.words()
+
+    def hits(self, doc: Doc) -> list[Hit]:
+        """Return the hits of every child that holds."""
+        return [hit for c in self.children if c.matches(doc) for hit in c.hits(doc)]
 
 
 @dataclass(frozen=True)
@@ -342,11 +452,29 @@ def word_parts(text: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+@lru_cache(maxsize=4096)
+def _is_noun(text: str) -> bool:
+    """Whether a rule word is one noun token (so it may match inside compounds)."""
+    tokens = tokenize(text)
+    return len(tokens) == 1 and tokens[0].part_of_speech.startswith("名詞")
+
+
+POS_MARK = "-->"
+
+
 def make_word(text: str) -> Word:
-    """Compile one rule word or ``A+B`` phrase."""
-    parts = word_parts(normalize(text))
-    spelling = normalize(text).replace("+", "").replace(" ", "").lower() if len(parts) > 1 else ""
-    return Word(text, parts, spelling)
+    """Compile one rule word, ``A+B`` phrase or ``語-->品詞`` (a word of one part of speech)."""
+    word, _, pos_name = normalize(text).partition(POS_MARK)
+    parts = word_parts(word)
+    spelling = word.replace("+", "").replace(" ", "").lower() if len(parts) > 1 else ""
+    if pos_name:
+        pos = pos_prefix(pos_name)
+        # The word as written is matched too: 思い-->名詞 is the noun 思い, which janome
+        # reads as the verb 思う when it stands alone.
+        literal = word.replace("+", "").strip().lower() if len(parts) == 1 else ""
+        return Word(text, parts, spelling, pos=pos, literal=literal)
+    compound = len(parts) == 1 and len(parts[0]) >= MIN_PART and _is_noun(word)
+    return Word(text, parts, spelling, compound=compound)
 
 
 _TOKEN = re.compile(
@@ -363,7 +491,6 @@ _TOKEN = re.compile(
 UNSUPPORTED = (
     (re.compile(r"^<>.*-->"), "外部変数の指定（<>…-->…）"),
     (re.compile(r"^<>(見出し|heading)", re.IGNORECASE), "見出しの指定"),
-    (re.compile(r"-->"), "品詞の指定（-->）"),
     (re.compile(r"->|=>"), "活用形の指定（-> / =>）"),
     (re.compile(r"^'|'$"), "文字列の指定（'…'）"),
     (re.compile(r"^(lw|lc|no)(\s*[<>=]|$)", re.IGNORECASE), "文書の長さ・番号の指定"),
@@ -376,15 +503,23 @@ _NOT_IN_WORDS = re.compile(r"""[<>*"'\[\]()「」『』“”‘’]""")
 def _check_supported(word: str, where: str) -> None:
     # KH Coder quotes a heading or variable value that has spaces: "<>見出し1-->…".
     inner = word[1:-1] if len(word) > 1 and word[0] == word[-1] == '"' else word
+    if not inner.startswith("<"):
+        inner, mark, pos_name = inner.partition(POS_MARK)
+        if mark and not _POS_NAME.fullmatch(pos_name):
+            raise RuleError(f"{where}: 「{word}」の品詞の指定を読めません（「語-->名詞」の形で書きます）")
     for pattern, label in UNSUPPORTED:
         if pattern.search(inner):
             raise RuleError(f"{where}: {label}には対応していません（「{word}」）")
 
 
+# A part-of-speech name after -->: 名詞, サ変名詞, or a janome path such as 名詞-サ変接続.
+_POS_NAME = re.compile(r"[^\s\-<>*()]+(?:[-,][^\s\-<>*(),]+)*")
+
+
 def _check_word(word: str, where: str) -> None:
     """Stop on a word that is KH Coder syntax this reader lacks, or that holds rule syntax."""
     _check_supported(word, where)
-    bad = _NOT_IN_WORDS.search(word)
+    bad = _NOT_IN_WORDS.search(word.partition(POS_MARK)[0] if not word.startswith("<") else word)
     if bad:
         hint = "。他のコードを使うときは <*コード名> と書きます" if word.startswith("<") else ""
         raise RuleError(f"{where}: 「{word}」は語として読めません"
@@ -537,7 +672,8 @@ class _Parser:
 
 
 def _split_slots(text: str) -> list[str]:
-    """Split near/seq contents at '-' outside parentheses."""
+    """Split near/seq contents at '-' outside parentheses (not at the dashes of ``-->``)."""
+    text = text.replace(POS_MARK, "\0")
     out, depth, cur = [], 0, []
     for ch in text:
         if ch == "(":
@@ -550,7 +686,7 @@ def _split_slots(text: str) -> list[str]:
         else:
             cur.append(ch)
     out.append("".join(cur))
-    return out
+    return [part.replace("\0", POS_MARK) for part in out]
 
 
 def parse_expression(text: str, *, where: str = "条件", codes: dict[str, Node] | None = None) -> Node:
@@ -567,12 +703,36 @@ def check_words(text: str, *, where: str = "条件", codes: dict[str, Node] | No
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One condition of a theme as written: ``any``/``all`` (or ``rule`` for KH Coder), its number and text."""
+
+    key: str
+    number: int
+    text: str
+    node: Node
+
+    @property
+    def label(self) -> str:
+        """Return where the condition is, e.g. ``any[3]`` (1-based)."""
+        return f"{self.key}[{self.number}]"
+
+
+@dataclass(frozen=True)
 class Theme:
-    """A named theme and its compiled condition."""
+    """A named theme, its compiled condition, and the conditions that can make it hold."""
 
     name: str
     condition: Node
     description: str = ""
+    conditions: tuple[Condition, ...] = ()
+
+    def explain(self, doc: Doc) -> list[tuple[Condition, list[Hit]]]:
+        """Return each positive condition that holds for ``doc`` with the words that fired."""
+        if not self.condition.matches(doc):
+            return []
+        if not self.conditions:
+            return [(Condition("rule", 1, "", self.condition), self.condition.hits(doc))]
+        return [(c, c.node.hits(doc)) for c in self.conditions if c.node.matches(doc)]
 
 
 @dataclass(frozen=True)
@@ -649,7 +809,11 @@ def parse_toml_rules(text: str, source: str = "") -> RuleSet:
             ]
         condition = _combine(compiled["any"], compiled["all"], compiled["none"])
         codes[name] = condition
-        themes.append(Theme(name, condition, str(entry.get("description", ""))))
+        written = {k: [entry[k]] if isinstance(entry.get(k), str) else entry.get(k, []) for k in ("any", "all")}
+        conditions = tuple(Condition(key, number, str(text), node)
+                           for key in ("any", "all")
+                           for number, (text, node) in enumerate(zip(written[key], compiled[key]), 1))
+        themes.append(Theme(name, condition, str(entry.get("description", "")), conditions))
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return RuleSet(tuple(themes), source, digest)
 
@@ -763,6 +927,99 @@ def tag_comments(
     tags = tag_texts(texts, rules=rules, cache=cache, processes=processes, progress=progress)
     out["themes"] = pd.Series(tags, index=out.index, dtype=object)
     return out
+
+
+# --- explanation ----------------------------------------------------------------------
+
+EXPLAIN_COLUMNS = ("comment", "theme", "condition", "rule", "word", "matched",
+                   "token_start", "token_end", "char_start", "char_end")
+
+
+def explain(
+    comments: pd.DataFrame | Sequence[str],
+    *,
+    rules: RuleSet | str | os.PathLike[str] | None = None,
+    cache: bool = True,
+) -> pd.DataFrame:
+    """Return one row per word that fired for each tag: theme, condition, word and positions.
+
+    ``comment`` is the comment's position in ``comments``; a frame's place columns (file,
+    sheet, cell …) are copied in front. ``condition`` is ``any[N]``/``all[N]`` in a TOML file
+    (N counts from 1) or ``rule[line]`` for a KH Coder code; ``rule`` is its text. Token
+    positions count janome tokens from 0 ([start, end)); character positions index the
+    comment as written. A condition that holds only through ``not`` has one row with empty word.
+    """
+    ruleset = _resolve(rules)
+    frame = comments if isinstance(comments, pd.DataFrame) else pd.DataFrame({"text": list(comments)})
+    texts = [str(t) for t in frame["text"].tolist()]
+    extra = [c for c in KWIC_CONTEXT_COLUMNS if c in frame.columns]
+    records = frame[extra].to_dict("records") if extra else [{} for _ in texts]
+    rows = []
+    for number, (text, raw, meta) in enumerate(zip(texts, tokenize_many(texts, cache=cache), records)):
+        doc = Doc(raw)
+        places = None
+        for theme in ruleset.themes:
+            for condition, hits in theme.explain(doc):
+                base = {**meta, "comment": number, "theme": theme.name,
+                        "condition": condition.label, "rule": condition.text}
+                if not hits:
+                    rows.append({**base, "word": "", "matched": ""})
+                    continue
+                places = places or _places(text, raw)
+                seen = set()
+                for word, (start, end) in sorted(hits, key=lambda h: (h[1], h[0].text)):
+                    if (word.text, start, end) in seen:
+                        continue
+                    seen.add((word.text, start, end))
+                    shown, offsets = places
+                    a, b = offsets[start][0], offsets[end - 1][1]
+                    rows.append({**base, "word": word.text, "matched": shown[a:b],
+                                 "token_start": start, "token_end": end, "char_start": a, "char_end": b})
+    out = pd.DataFrame(rows, columns=[*extra, *EXPLAIN_COLUMNS])
+    for column in ("token_start", "token_end", "char_start", "char_end"):
+        out[column] = out[column].astype("Int64")
+    return out
+
+
+def _places(text: str, raw: Sequence[RawToken]) -> tuple[str, list[tuple[int, int]]]:
+    """Return the text shown and each token's character span in it (original characters if possible)."""
+    mapped = _char_map(text)
+    norm, owners = mapped if mapped else (normalize(text), None)
+    offsets = _token_offsets(norm, raw)
+    if owners is None:
+        return norm, offsets
+    return text, [(owners[a] if a < len(owners) else len(text),
+                   owners[b - 1] + 1 if b > a else (owners[a] if a < len(owners) else len(text)))
+                  for a, b in offsets]
+
+
+def matched_words(explained: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """Return, per (comment, theme), the distinct words that fired, joined by 「・」 in text order."""
+    out: dict[tuple[int, str], list[str]] = {}
+    for comment, theme, matched in explained[["comment", "theme", "matched"]].itertuples(index=False):
+        words = out.setdefault((int(comment), str(theme)), [])
+        if matched and matched not in words:
+            words.append(str(matched))
+    return {key: "・".join(words) for key, words in out.items()}
+
+
+def with_matched_words(
+    tagged: pd.DataFrame,
+    *,
+    rules: RuleSet | str | os.PathLike[str] | None = None,
+    cache: bool = True,
+) -> pd.DataFrame:
+    """Return a copy of a tagged frame with ``matched_words``: theme → the words that fired."""
+    words = matched_words(explain(tagged, rules=rules, cache=cache))
+    out = tagged.copy()
+    out["matched_words"] = pd.Series(
+        [{theme: words.get((i, theme), MANUAL_WORDS) for theme in tags}
+         for i, tags in enumerate(out["themes"])], index=out.index, dtype=object)
+    return out
+
+
+# Shown instead of matched words for a theme that only a hand correction gave a comment.
+MANUAL_WORDS = "（手作業で追加）"
 
 
 # --- analyses -------------------------------------------------------------------------

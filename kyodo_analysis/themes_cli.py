@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .corrections import (Applied, CorrectionsError, apply_corrections, find_corrections, load_corrections,
+                          write_review)
 from .io import spreadsheet_safe
-from .themes import LabelError, RuleError, RuleSet, evaluate_file, load_rules, tag_comments, tag_texts
+from .questionnaire import CORRECTIONS_FILE_NAME
+from .themes import (LabelError, RuleError, RuleSet, evaluate_file, explain, load_rules, tag_comments, tag_texts,
+                     with_matched_words)
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 QUESTIONNAIRE_FIELDS = ("fiscal_year", "group", "question", "file", "sheet", "cell")
@@ -34,6 +38,13 @@ def add_themes_arguments(parser: argparse.ArgumentParser) -> None:
                         help="形態素解析に使うプロセス数（既定: 1）。件数が多いときに速くなる")
     parser.add_argument("--evaluate", metavar="LABELLED.csv",
                         help="正解付きの CSV（text と themes 列）でテーマ判定の精度を表示する")
+    parser.add_argument("--explain", action="store_true",
+                        help="テーマごとに、当たった条件（any[番号] と条件の式）と語・位置を 1 行ずつ表示する")
+    parser.add_argument("--review", metavar="OUT.xlsx",
+                        help="すべての記述とテーマ・当たった語を、修正の欄つきの Excel に書き出す（確認・修正用）")
+    parser.add_argument("--corrections", metavar="PATH",
+                        help="テーマの手作業の修正ファイル（--review で作って修正したもの）。"
+                             f"既定は入力と同じフォルダの {CORRECTIONS_FILE_NAME}")
     from .cli import add_password_option  # cli imports this module only inside build_parser
 
     add_password_option(parser)
@@ -50,6 +61,10 @@ def _print_records(records: list[dict], fmt: str) -> None:
     frame = pd.DataFrame(records)
     if "themes" in frame:
         frame["themes"] = frame["themes"].map(";".join)
+    _print_csv(frame)
+
+
+def _print_csv(frame: pd.DataFrame) -> None:
     # The CSV is meant to be opened in Excel: a comment must never run as a formula there.
     sys.stdout.write(spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n"))
 
@@ -71,9 +86,36 @@ def _text_records(path: Path, rules: RuleSet, args: argparse.Namespace) -> list[
     # number the lines differently from an editor. The text stays as typed.
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    if args.explain:
+        frame = explain([t for _, t in numbered], rules=rules, cache=not args.no_cache)
+        frame.insert(0, "line", [numbered[i][0] for i in frame["comment"]])
+        return _explain_records(frame.drop(columns=["comment"]))
     tags = tag_texts([t for _, t in numbered], rules=rules, cache=not args.no_cache,
                      processes=args.processes)
     return [{"line": n, "text": t, "themes": list(th)} for (n, t), th in zip(numbered, tags)]
+
+
+def _explain_records(frame: pd.DataFrame) -> list[dict]:
+    """Turn an explanation frame into JSON-ready records (no NaN, plain ints)."""
+    return [{k: (None if pd.isna(v) else int(v) if hasattr(v, "item") and not isinstance(v, str) else v)
+             for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+def _corrections(args: argparse.Namespace, rules: RuleSet, tagged: pd.DataFrame) -> Applied | None:
+    """Apply the corrections file given or found beside the inputs; None after printing problems."""
+    paths = [Path(args.corrections)] if args.corrections else find_corrections(args.files)
+    try:
+        found = load_corrections(paths, themes=rules.names)
+    except CorrectionsError as exc:
+        for problem in exc.problems:
+            _err(problem)
+        return None
+    applied = apply_corrections(tagged, found, themes=rules.names)
+    for note in applied.notes:
+        _err(f"メモ: {note}")
+    if applied.count:
+        _err(f"メモ: テーマの手作業の修正 {applied.count} 件を反映しました（{'・'.join(p.name for p in paths)}）。")
+    return applied
 
 
 def _questionnaire_records(args: argparse.Namespace, rules: RuleSet) -> tuple[list[dict], int]:
@@ -84,6 +126,17 @@ def _questionnaire_records(args: argparse.Namespace, rules: RuleSet) -> tuple[li
         return [], code
     tagged = tag_comments(survey.comments, rules=rules, cache=not args.no_cache,
                           processes=args.processes)
+    if args.review:
+        return _write_review(args, rules, tagged)
+    fixed = _corrections(args, rules, tagged)
+    if fixed is None:
+        return [], EXIT_INVALID
+    if args.explain:
+        frame = explain(survey.comments, rules=rules, cache=not args.no_cache).drop(columns=["comment"])
+        hand = fixed.applied.assign(condition=CORRECTED + fixed.applied["correction"]).drop(columns=["correction"])
+        frame = pd.concat([frame, hand], ignore_index=True) if len(hand) else frame
+        return _explain_records(frame), EXIT_OK
+    tagged = fixed.tagged
     records = []
     for row in tagged.itertuples(index=False):
         record = {"text": row.text, "themes": list(row.themes)}
@@ -98,6 +151,34 @@ def _questionnaire_records(args: argparse.Namespace, rules: RuleSet) -> tuple[li
             record[name] = value
         records.append(record)
     return records, EXIT_OK
+
+
+# The condition column of a tag changed by hand, e.g. 修正:追加.
+CORRECTED = "修正:"
+
+
+def _write_review(args: argparse.Namespace, rules: RuleSet, tagged: pd.DataFrame) -> tuple[list[dict], int]:
+    """Write the review workbook (rule tags, matched words, corrections already made)."""
+    out = Path(args.review)
+    paths = [Path(args.corrections)] if args.corrections else find_corrections(args.files)
+    if out.suffix.lower() != ".xlsx":
+        _err(f"{out.name}: 確認用の表は .xlsx で書き出します（例: --review 確認.xlsx）。")
+        return [], EXIT_UNREADABLE
+    if out.name == CORRECTIONS_FILE_NAME or any(out.resolve() == p.resolve() for p in paths):
+        _err(f"{out}: 修正ファイルを上書きしないよう、別の名前で書き出してください"
+             f"（確認してから {CORRECTIONS_FILE_NAME} として保存します）。")
+        return [], EXIT_UNREADABLE
+    try:
+        made = load_corrections(paths, themes=rules.names)
+    except CorrectionsError as exc:
+        for problem in exc.problems:
+            _err(problem)
+        return [], EXIT_INVALID
+    words = with_matched_words(tagged, rules=rules, cache=not args.no_cache)
+    write_review(words, out, themes=rules.names, corrections=made)
+    _err(f"確認用の表を書き出しました: {out}（{len(tagged)} 件）。修正の欄に「追加」「削除」を選び、"
+         f"{CORRECTIONS_FILE_NAME} として入力のフォルダに保存すると、次から反映されます。")
+    return [], EXIT_OK
 
 
 def run_themes_command(args: argparse.Namespace) -> int:
@@ -131,6 +212,9 @@ def run_themes_command(args: argparse.Namespace) -> int:
     if args.text_file and args.files:
         _err("FILE と --text-file は同時に指定できません。どちらか一方にしてください。")
         return EXIT_UNREADABLE
+    if args.text_file and (args.review or args.corrections):
+        _err("--review と --corrections はアンケートのファイル（FILE）に使います（--text-file には使えません）。")
+        return EXIT_UNREADABLE
     if args.text_file:
         records = _text_records(Path(args.text_file), rules, args)
         if records is None:
@@ -141,7 +225,7 @@ def run_themes_command(args: argparse.Namespace) -> int:
         _err("アンケートのファイル（FILE）か --text-file を指定してください。")
         return EXIT_UNREADABLE
     records, code = _questionnaire_records(args, rules)
-    if code != EXIT_OK:
+    if code != EXIT_OK or args.review:
         return code
     _print_records(records, args.format)
     return EXIT_OK
