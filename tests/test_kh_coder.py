@@ -67,7 +67,7 @@ def test_shift_jis_files_are_read(tmp_path):
 
 
 @pytest.mark.parametrize("body, line, what", [
-    ("*a\n予算\n*b\n予算-->名詞\n", "4行目", "品詞"),
+    ("*a\n予算\n*b\n予算-->\n", "4行目", "品詞"),
     ("*a\n買う->未然形\n", "2行目", "活用形"),
     ("*a\n'多ければ'\n", "2行目", "文字列"),
     ("*a\n<>性別-->女性\n", "2行目", "外部変数"),
@@ -123,3 +123,15 @@ def test_references_written_for_kh_coder_use_its_syntax():
     rules = parse_kh_coder(kh_text, "r.txt")
     assert tag("予算を話し合う場", rules) == ("お金", "話")
     assert tag("話し合う場", rules) == ()
+
+
+def test_part_of_speech_constraints_are_read_and_written_back():
+    body = "*思い\n思い-->名詞 and not 思う-->動詞\n*聞く思い\nnear(思い-->名詞-聞く)[b5]\n"
+    rules = parse_kh_coder(body, "r.txt")
+    assert tag("地域への思いを聞いた", rules) == ("思い", "聞く思い")
+    assert tag("良いと思います", rules) == ()
+    toml_text = '[[theme]]\nname = "思い"\nany = ["思い-->名詞", "near(考え-->名詞-聞く)[5]"]\n'
+    kh_text = toml_to_kh_coder(toml_text)
+    assert "思い-->名詞" in kh_text and "考え-->名詞" in kh_text
+    assert tag("考えを聞く", parse_kh_coder(kh_text, "r.txt")) == ("思い",)
+    assert tag("考えて聞く", parse_kh_coder(kh_text, "r.txt")) == ()

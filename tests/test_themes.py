@@ -357,7 +357,7 @@ def test_cli_kh_coder_rules(tmp_path, capsys):
 ])
 def test_cli_misuse_exits_2_with_a_japanese_message(tmp_path, capsys, argv_builder, message):
     (tmp_path / "c.txt").write_text("場\n", encoding="utf-8")
-    (tmp_path / "bad.txt").write_text("*コード\n予算-->名詞\n", encoding="utf-8")
+    (tmp_path / "bad.txt").write_text("*コード\n予算->未然形\n", encoding="utf-8")
     (tmp_path / "sjis.txt").write_bytes("話し合いの場".encode("cp932"))
     code, _, err = run_cli(argv_builder(tmp_path), capsys)
     assert code == 2 and message in err
@@ -450,3 +450,46 @@ def test_a_line_break_in_a_cell_ends_a_sentence(text):
     assert not TH.parse_expression("near(共有-目的)[b10]").matches(doc(text))
     assert TH.parse_expression("near(共有-目的)[10]").matches(doc(text))
     assert not TH.parse_expression("大事+情報").matches(doc(text))
+
+
+# --- part of speech and compounds ---------------------------------------------------
+
+
+def _doc(text: str) -> TH.Doc:
+    return TH.Doc(tuple((t.surface, t.part_of_speech, t.base_form) for t in T.tokenize(text)))
+
+
+@pytest.mark.parametrize("rule, text, expected", [
+    ("思い-->名詞", "地域への思いを大切にしたい", True),
+    ("思い-->名詞", "良いと思います", False),          # the verb 思う in 連用形
+    ("思う-->動詞", "良いと思います", True),
+    ("思う-->動詞", "地域への思いを大切にしたい", False),
+    ("考え-->名詞", "市の考えを知った", True),
+    ("考え-->名詞", "考えてみたい", False),
+    ("信頼-->サ変名詞", "信頼が大事", True),              # KH Coder's name for 名詞-サ変接続
+    ("信頼-->名詞-サ変接続", "信頼が大事", True),
+    ("信頼-->動詞", "信頼が大事", False),
+    ("near(思い-->名詞-聞く)[5]", "団体の思いを聞いた", True),
+    ("near(思い-->名詞-聞く)[5]", "良いと思いますと聞いた", False),
+])
+def test_part_of_speech_constrained_words(rule, text, expected):
+    assert TH.parse_expression(rule).compile()(_doc(text)) is expected
+    assert TH.parse_expression(rule).matches(_doc(text)) is expected
+
+
+@pytest.mark.parametrize("rule, text, expected", [
+    ("財政", "財政難で活動が続かない", True),       # 名詞,一般 compound with a one-character rest
+    ("上下", "上下水道の整備について", False),       # a longer rest is a word of its own
+    ("理解", "相互理解が進んだ", True),              # user-dictionary compound, end
+    ("市民", "市民活動団体の話", True),              # user-dictionary compound, start
+    ("場", "立場が違う", False),                     # one-character words never match inside
+    ("near(団体-理解)[5]", "市民活動団体への理解", True),
+])
+def test_rule_nouns_match_inside_compound_tokens_only_where_safe(rule, text, expected):
+    assert TH.parse_expression(rule).compile()(_doc(text)) is expected
+    assert TH.parse_expression(rule).matches(_doc(text)) is expected
+
+
+def test_bad_part_of_speech_is_named():
+    with pytest.raises(TH.RuleError, match="品詞"):
+        TH.parse_expression("予算-->")
