@@ -68,21 +68,27 @@ def test_nfkc_applies_to_matching_only():
     assert tagged["text"][0] == "ＳＮＳで発信してほしい"
 
 
-def test_labelled_set_reaches_target_micro_f1():
-    frame = TH.load_labelled(LABELLED)
-    assert len(frame) >= 150
-    table = TH.evaluate_file(LABELLED, cache=False)
-    micro = table.set_index("theme").loc["micro"]
-    assert micro["f1"] >= 0.85, table.to_string()
+# Micro F1 recorded for each labelled set after the last rule change (docs/themes.md,
+# 「精度の確認」). A rule change may raise these, never lower one: otherwise tuning could
+# quietly trade one set for another. theme_blind.csv was frozen as received and never tuned on.
+RECORDED_MICRO_F1 = {
+    "theme_labelled.csv": 0.975,
+    "theme_dev.csv": 0.961,
+    "theme_holdout.csv": 0.967,
+    "theme_blind.csv": 0.824,
+}
 
 
-@pytest.mark.parametrize("name", ["theme_dev.csv", "theme_holdout.csv"])
-def test_rules_hold_up_on_comments_written_apart_from_them(name):
-    # Written by people who had not seen the rules (see docs/themes.md): a drop here means
-    # a rule change fitted theme_labelled.csv at the expense of ordinary comments.
+def test_labelled_set_is_large_enough():
+    assert len(TH.load_labelled(LABELLED)) >= 150
+    assert len(TH.load_labelled(LABELLED.parent / "theme_blind.csv")) >= 60
+
+
+@pytest.mark.parametrize("name, recorded", sorted(RECORDED_MICRO_F1.items()))
+def test_every_labelled_set_stays_at_or_above_its_recorded_score(name, recorded):
     table = TH.evaluate_file(LABELLED.parent / name, cache=False)
     micro = table.set_index("theme").loc["micro"]
-    assert micro["f1"] >= 0.90, table.to_string()
+    assert micro["f1"] >= recorded, table.to_string()
 
 
 # --- expression engine ------------------------------------------------------------
