@@ -244,7 +244,14 @@ class Word(Node):
         first = self.parts[0]
         if self.plain:
             return lambda doc: first in doc.formset
+        if self.single_compound:
+            return lambda doc: first in doc.formset or first in doc.parts
         return self.matches
+
+    @property
+    def single_compound(self) -> bool:
+        """Whether the word is one noun that set tests on forms and compound parts decide."""
+        return len(self.parts) == 1 and self.compound and not self.pos
 
     def words(self) -> Iterable["Word"]:
         """Yield this word."""
@@ -281,11 +288,16 @@ class Near(Node):
         """Return a predicate that rejects on missing words before locating spans."""
         needed = [frozenset().union(*(w.firsts for w in slot.options)) for slot in self.slots]
         inside = [frozenset(w.parts[0] for w in slot.options if w.compound) for slot in self.slots]
+        plain = [n for n, parts in zip(needed, inside) if not parts]
+        mixed = [(n, parts) for n, parts in zip(needed, inside) if parts]
 
         def near(doc: Doc) -> bool:
             found = doc.formset
-            for n, parts in zip(needed, inside):  # a plain loop: this runs for every slot of every document
-                if n.isdisjoint(found) and (not parts or parts.isdisjoint(doc.parts)):
+            for n in plain:  # plain loops: this runs for every slot of every document
+                if n.isdisjoint(found):
+                    return False
+            for n, parts in mixed:
+                if n.isdisjoint(found) and parts.isdisjoint(doc.parts):
                     return False
             return self.matches(doc)
 
@@ -293,7 +305,30 @@ class Near(Node):
 
     def matches(self, doc: Doc) -> bool:
         """Return whether the slots occur close together (in order for seq)."""
-        return bool(self.hits(doc))
+        spans = [slot.spans(doc) for slot in self.slots]
+        if not all(spans):
+            return False
+        return any(self._fits(doc, first, spans[1:]) for first in spans[0])
+
+    def _fits(self, doc: Doc, prev: Span, rest: list[list[Span]]) -> bool:
+        """Tell whether the remaining slots fit after ``prev`` (``hits`` finds which ones)."""
+        if not rest:
+            return True
+        for cand in rest[0]:
+            if self._close(doc, prev, cand) and self._fits(doc, cand if self.ordered else prev, rest[1:]):
+                return True
+        return False
+
+    def _close(self, doc: Doc, prev: Span, cand: Span) -> bool:
+        if self.ordered:
+            if cand[0] < prev[1]:
+                return False
+            gap = cand[0] - (prev[1] - 1)
+        else:
+            gap = max(cand[0] - (prev[1] - 1), prev[0] - (cand[1] - 1), 0)
+        if gap > self.distance:
+            return False
+        return not self.same_sentence or doc.sentence[cand[0]] == doc.sentence[prev[0]]
 
     def hits(self, doc: Doc) -> list[Hit]:
         """Return the first set of slot occurrences (in text order) that fits together."""
@@ -311,18 +346,8 @@ class Near(Node):
     def _rest_fits(self, doc: Doc, prev_hit: Hit, rest: list[list[Hit]]) -> list[Hit] | None:
         if not rest:
             return []
-        prev = prev_hit[1]
         for hit in rest[0]:
-            cand = hit[1]
-            if self.ordered:
-                if cand[0] < prev[1]:
-                    continue
-                gap = cand[0] - (prev[1] - 1)
-            else:
-                gap = max(cand[0] - (prev[1] - 1), prev[0] - (cand[1] - 1), 0)
-            if gap > self.distance:
-                continue
-            if self.same_sentence and doc.sentence[cand[0]] != doc.sentence[prev[0]]:
+            if not self._close(doc, prev_hit[1], hit[1]):
                 continue
             # seq chains from the previous slot; near measures every slot from the first.
             chain = self._rest_fits(doc, hit if self.ordered else prev_hit, rest[1:])
@@ -382,11 +407,17 @@ class Or(Node):
 
     def compile(self) -> Callable[[Doc], bool]:
         """Return one set test for all one-token words, then the other children."""
-        simple = frozenset(c.parts[0] for c in self.children if isinstance(c, Word) and c.plain)
-        others = [c.compile() for c in self.children if not (isinstance(c, Word) and c.plain)]
+        words = [c for c in self.children if isinstance(c, Word)]
+        simple = frozenset(w.parts[0] for w in words if w.plain)
+        inside = frozenset(w.parts[0] for w in words if w.single_compound)
+        either = simple | inside
+        others = [c.compile() for c in self.children
+                  if not (isinstance(c, Word) and (c.plain or c.single_compound))]
 
         def any_of(doc: Doc) -> bool:
-            if not simple.isdisjoint(doc.formset):
+            if not either.isdisjoint(doc.formset):
+                return True
+            if inside and doc.parts and not inside.isdisjoint(doc.parts):
                 return True
             for p in others:
                 if p(doc):
