@@ -170,6 +170,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (RuleError, OSError, UnicodeDecodeError) as error:
         _say(f"テーマ定義を読めません: {error}", err=True)
         return EXIT_UNREADABLE
+    if args.corrections and not Path(args.corrections).is_file():
+        _say(f"{args.corrections}: テーマの修正ファイルが見つかりません（--corrections）。", err=True)
+        return EXIT_UNREADABLE
     survey, code = load_or_report(args.files, args.year)
     if code != EXIT_OK:
         _say("データに問題があるため、報告書は書き出していません（前回の報告書はそのまま残っています）。", err=True)

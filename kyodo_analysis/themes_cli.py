@@ -212,6 +212,9 @@ def run_themes_command(args: argparse.Namespace) -> int:
     if args.text_file and args.files:
         _err("FILE と --text-file は同時に指定できません。どちらか一方にしてください。")
         return EXIT_UNREADABLE
+    if args.corrections and not Path(args.corrections).is_file():
+        _err(f"{args.corrections}: テーマの修正ファイルが見つかりません（--corrections）。")
+        return EXIT_UNREADABLE
     if args.text_file and (args.review or args.corrections):
         _err("--review と --corrections はアンケートのファイル（FILE）に使います（--text-file には使えません）。")
         return EXIT_UNREADABLE

@@ -12,7 +12,7 @@ from kyodo_analysis import text as T
 from kyodo_analysis import themes as TH
 from kyodo_analysis.cli import main
 from kyodo_analysis.corrections import CORRECTION_PREFIX, KEY_COLUMN
-from kyodo_analysis.questionnaire import CORRECTIONS_FILE_NAME, find_input_files
+from kyodo_analysis.questionnaire import CORRECTIONS_FILE_NAME, expand_inputs, find_input_files
 
 from conftest import RAW
 
@@ -92,6 +92,7 @@ def test_corrections_round_trip_add_remove_and_stale_text(inputs, tmp_path, caps
 
     # the corrections file beside the questionnaires is found, not read as a questionnaire
     assert find_input_files(inputs) == [inputs / SAMPLE.name]
+    assert expand_inputs([inputs / SAMPLE.name, inputs / CORRECTIONS_FILE_NAME])[0] == [inputs / SAMPLE.name]
     code, out, err = run(["themes", inputs, "--format", "json"], capsys)
     assert code == 0, err
     after = tags_by_cell(out)
@@ -174,3 +175,10 @@ def test_explain_names_condition_words_and_positions():
         assert row.token_end > row.token_start
     resource = frame[frame["theme"] == "資源"]
     assert list(resource["matched"]) == ["予算"]
+
+
+@pytest.mark.parametrize("command", ["themes", "report"])
+def test_missing_corrections_file_is_a_bad_option(inputs, tmp_path, capsys, command):
+    extra = ["--out", tmp_path / "out"] if command == "report" else []
+    code, _, err = run([command, inputs, "--corrections", tmp_path / "none.xlsx", *extra], capsys)
+    assert code == 2 and "none.xlsx" in err
