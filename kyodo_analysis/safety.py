@@ -29,6 +29,8 @@ MAX_ROWS_PER_SHEET = 100_000
 # Rows of all sheets together: many hidden sheets just under the per-sheet limit cost as much as one huge one.
 MAX_ROWS_TOTAL = 150_000
 MAX_CELLS = 500_000
+# Excel itself holds at most 32,767 characters in a cell; a longer one was not typed in Excel.
+MAX_CELL_CHARS = 32_767
 # openpyxl creates one object for every cell of every merged range while loading, so the merged
 # area is paid in memory however small the file is (A1:XFD1048576 is 17 billion cells).
 MAX_MERGED_CELLS = 500_000
@@ -492,8 +494,8 @@ def _not_a_workbook(names: set[str]) -> str:
     )
 
 
-def check_package(data: bytes) -> CheckedPackage:
-    """Check a zip package before openpyxl opens it: a workbook inside, no bomb, within every limit."""
+def _check_zip(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo], set[str]]:
+    """The zip-level checks every package gets: complete, not a bomb, no zip password, usual compression."""
     entries = _declared_entries(data)
     if entries is None:
         raise Refused(TRUNCATED)
@@ -529,6 +531,12 @@ def check_package(data: bytes) -> CheckedPackage:
             raise Refused(
                 "Excel が使わない圧縮方式で作られています。Excel で開いて「Excel ブック（.xlsx）」として保存し直してください。"
             )
+    return archive, infos, names
+
+
+def check_package(data: bytes) -> CheckedPackage:
+    """Check a zip package before openpyxl opens it: a workbook inside, no bomb, within every limit."""
+    archive, infos, names = _check_zip(data)
     if "[Content_Types].xml" not in names or not any("workbook" in n.lower() for n in names):
         raise Refused(_not_a_workbook(names))
     # Every XML part is scanned for a DTD before any of them is parsed, even the small ones.
@@ -573,6 +581,21 @@ def check_package(data: bytes) -> CheckedPackage:
             "回答以外のシートや、書式だけが入った行・列を削除して保存し直すか、ファイルを分けてください。"
         )
     return CheckedPackage(data, sheets)
+
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def check_ods_package(data: bytes) -> None:
+    """Check an OpenDocument spreadsheet (.ods) before it is parsed: the zip checks and no DTD in any XML part."""
+    archive, infos, names = _check_zip(data)
+    mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
+    if "content.xml" not in names or mimetype != ODS_MIMETYPE:
+        raise Refused("OpenDocument スプレッドシート（.ods）ではありません。LibreOffice Calc などで開き、"
+                      "「ODF スプレッドシート（.ods）」か「Excel ブック（.xlsx）」として保存し直してください。")
+    for info in infos:
+        if info.filename.lower().endswith(_XML_SUFFIXES):
+            _scan_part(archive, info, False)
 
 
 def used_area_message(title: str, rows: int, columns: int, total: int, farthest: str) -> str:
