@@ -103,7 +103,7 @@ class UnreadableFileError(Exception):
     def __init__(self, path: str | os.PathLike[str], message: str) -> None:
         self.path = Path(path)
         self.message = message
-        super().__init__(f"{self.path.name}: {message}")
+        super().__init__(f"{printable(self.path.name)}: {message}")
 
 
 Cell = tuple[int, int]  # (1-based row, 0-based column), the way RawSheet.rows is indexed
@@ -494,6 +494,15 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
     the one set by ``password_scope`` is used.
     """
     path = Path(path)
+    if path.is_symlink():
+        # A link out of its folder (x.csv -> /etc/passwd) would read a file nobody put there.
+        target = path.resolve()
+        if not target.is_relative_to(path.parent.resolve()) or target.is_dir():
+            raise UnreadableFileError(
+                path, "シンボリックリンク（ショートカット）で、リンク先がこのフォルダの外かフォルダなので読みません。"
+                "ファイルそのものをフォルダにコピーしてください。")
+    if path.is_dir():
+        raise UnreadableFileError(path, "フォルダです。アンケートのファイルを指定してください。")
     if not path.is_file():
         raise UnreadableFileError(path, "ファイルが見つかりません。パスを確かめてください。")
     suffix = path.suffix.lower()

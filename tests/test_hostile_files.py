@@ -159,7 +159,7 @@ def test_extension_and_content_disagree(tmp_path):
     workbook_as_csv = H.valid(tmp_path / "src.xlsx").rename(tmp_path / "2017.csv")
     with pytest.raises(UnreadableFileError, match="中身は Excel ブックです。拡張子を .xlsx に"):
         read_raw(workbook_as_csv)
-    workbook_as_xls = H.valid(tmp_path / "src2.xlsx").rename(tmp_path / "2016.xls")
+    workbook_as_xls = H.valid(tmp_path / "src2.xlsx").rename(tmp_path / "2017.xls")
     assert load_questionnaire(workbook_as_xls).ok  # an .xlsx renamed .xls is simply read
     with pytest.raises(UnreadableFileError, match="対応していない形式です（.ods）"):
         read_raw(_write(tmp_path / "2017.ods", b"PK\x03\x04"))

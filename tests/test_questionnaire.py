@@ -101,7 +101,7 @@ def test_every_problem_is_listed_with_its_cell(tmp_path):
         "2017.xlsx 回答!D4: 「思うかも」は選択肢（思う／思わない／どちらとも言えない）にありません",
         "2017.xlsx 回答!B5: 「学生」は区分（市民／職員／その他）にありません",
         "2017.xlsx 回答!B6: 区分が空欄です — 市民／職員／その他 のいずれか（NPO・企業・自治会なども可）を入れてください",
-        "2017.xlsx 回答!A7: 回答者ID「1」が 2017 年度の中で重複しています（2017.xlsx 回答!A4 と同じ）",
+        "2017.xlsx 回答!A7: 回答者ID「1」がシートの中で重複しています（2017.xlsx 回答!A4 と同じ）",
     ]
     # Rows with a problem are reported instead of counted; nothing else is lost.
     assert survey.respondents["row"].tolist() == [7, 8]

@@ -62,12 +62,12 @@ def execute_in_place(path: Path) -> None:
 
 
 def copy_sample_project(dest: Path, root: Path = ROOT, names: Sequence[str] = ()) -> Path:
-    """Copy the notebooks (all, or ``names``), sanitize.cfg and only the bundled samples into ``dest``."""
+    """Copy the notebooks (all, or ``names``), sanitize.cfg, parameters.toml and only the bundled samples into ``dest``."""
     from kyodo_analysis.questionnaire import is_sample
 
     (dest / NOTEBOOKS).mkdir(parents=True)
     chosen = list(names) or sorted(p.name for p in (root / NOTEBOOKS).glob("*.ipynb"))
-    for name in [*chosen, "sanitize.cfg"]:
+    for name in [*chosen, "sanitize.cfg", "parameters.toml"]:
         shutil.copy2(root / NOTEBOOKS / name, dest / NOTEBOOKS / name)
     (dest / RAW).mkdir(parents=True)
     (dest / "data" / "processed").mkdir()
