@@ -207,6 +207,7 @@ def _is_tally(sheet: RawSheet, layout: _Layout, vocab: Vocabulary, named_tally: 
     intent = layout.column("intent")
     options = list(layout.marks()) or ([intent] if intent is not None else [])
     counts = answers = 0
+    many = False  # a number of 2 or more: a count, never a mark (0/1 coding has none)
     for row in range(layout.data_start, len(sheet.rows) + 1):
         for col in options:
             value = _value(sheet.rows, row, col)
@@ -214,9 +215,10 @@ def _is_tally(sheet: RawSheet, layout: _Layout, vocab: Vocabulary, named_tally: 
                 continue
             if _is_number(value) and not vocab.is_mark(value) and vocab.answer(value) is None:
                 counts += 1
+                many = many or value >= 2
             else:
                 answers += 1
-    return counts > 0 and (counts > answers or sheet.formulas or named_tally)
+    return many and (counts > answers or sheet.formulas or named_tally)
 
 
 def _title_above(sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> bool:
@@ -481,7 +483,9 @@ def _decide_years(name: str, sheets: list[_AnswerSheet], book_years: list[_YearS
     """
     named = {s.year for sheet in sheets for s in sheet.own_years if s.cell is None}
     several = len(named) > 1
-    by_name = _name_year(name, problems, notes)
+    before = len(problems)
+    by_name = _name_year(name, year, problems, notes)
+    name_unclear = len(problems) > before  # the file name states two years: said already
     if several:
         for source in book_years + ([by_name] if by_name else []):
             if source.year not in named:
@@ -515,7 +519,7 @@ def _decide_years(name: str, sheets: list[_AnswerSheet], book_years: list[_YearS
         if stated is None:
             undecided.append(sheet.reader.sheet.name or "")
         sheet.fiscal_year = stated
-    if undecided:
+    if undecided and not name_unclear:
         if several:
             shown = "」「".join(undecided)
             problems.append(Problem(name, None, None,
@@ -527,7 +531,7 @@ def _decide_years(name: str, sheets: list[_AnswerSheet], book_years: list[_YearS
                 "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください"))
 
 
-def _name_year(name: str, problems: list[Problem], notes: list[str]) -> _YearSource | None:
+def _name_year(name: str, year: int | None, problems: list[Problem], notes: list[str]) -> _YearSource | None:
     """The fiscal year a file name (and the folders it sits in) states, or None; a problem when it states two.
 
     A 4-digit year, a date or an era word (2017, 2018年2月, 平成29) is explicit; a bare H/R letter
@@ -537,6 +541,8 @@ def _name_year(name: str, problems: list[Problem], notes: list[str]) -> _YearSou
     explicit = [r for r in readings if r.explicit]
     chosen = explicit or readings
     years = sorted({r.fiscal_year for r in chosen})
+    if len(years) > 1 and year is not None:
+        return None  # --year decides for a file whose name states two years
     if len(years) > 1:
         shown = "、".join(f"「{r.text}」は {r.fiscal_year} 年度" for r in chosen)
         problems.append(Problem(name, None, None,
@@ -883,9 +889,12 @@ def input_labels(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     if len(parents) <= 1:
         return names
     common = Path(os.path.commonpath([str(p) for p in parents]))
-    if common in parents or len(set(names)) < len(names):
-        return [p.relative_to(common).as_posix() for p in absolute]
-    return names
+    relative = [p.relative_to(common).as_posix() for p in absolute]
+    if len(set(names)) < len(names):
+        return relative
+    # A folder named for a year (2018年度/) is a reading of the year, so it is shown and read.
+    return [rel if fiscal_year_readings(str(Path(rel).parent), file_name=True) and Path(rel).parent != Path(".")
+            else name for rel, name in zip(relative, names)]
 
 
 def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
