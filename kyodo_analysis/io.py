@@ -36,6 +36,7 @@ from .safety import (
     decrypt_workbook,
     explain_load_failure,
     refuse_non_workbook,
+    too_long_message,
     require_defused_xml,
     used_area_message,
 )
@@ -152,12 +153,6 @@ def _cell_name(row: int, column: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return f"{get_column_letter(column + 1)}{row}"
-
-
-def too_long_message(where: str, length: int) -> str:
-    """Refusal for a cell longer than Excel can hold, naming the cell."""
-    return (f"{where} のセルが長すぎます（{length:,} 文字。Excel の 1 セルの上限は {MAX_CELL_CHARS:,} 文字）。"
-            "Excel で作ったファイルではない可能性があります。そのセルを短くするか、元のファイルを用意し直してください。")
 
 
 # --- passwords -----------------------------------------------------------------

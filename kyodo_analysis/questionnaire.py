@@ -801,23 +801,26 @@ def load_questionnaires(
     """
     vocab = vocabulary or default_vocabulary()
     paths = [Path(p) for p in paths]
-    parts: list[Survey] = []
-    copies: list[Problem] = []
-    seen: dict[str, str] = {}  # digest -> label of the first file with that content
+    books: list[tuple[RawBook, str]] = []
     for path, label in zip(paths, input_labels(paths)):
         try:
-            book = read_raw(path, password=password)
+            books.append((read_raw(path, password=password), label))
         except UnreadableFileError as error:
             if unreadable is None:
                 raise
             unreadable.append(error)
-            continue
-        if book.digest in seen:
+    # Of identical files the one with the shortest name is the original: 「2018 (1).csv」 is the copy.
+    original: dict[str, str] = {}
+    for book, label in sorted(books, key=lambda item: (len(Path(item[1]).stem), item[1])):
+        original.setdefault(book.digest, label)
+    parts: list[Survey] = []
+    copies: list[Problem] = []
+    for book, label in books:
+        if original[book.digest] != label:
             copies.append(Problem(printable(label), None, None,
-                f"{printable(seen[book.digest])} と中身がまったく同じファイルです — {COPY_ADVICE}"
+                f"{printable(original[book.digest])} と中身がまったく同じファイルです — {COPY_ADVICE}"
                 "片方を入力フォルダから外してください（2 回は数えていません）"))
             continue
-        seen[book.digest] = label
         parts.append(_read_book(book, year, vocab, label))
     empty_resp, empty_comm = _frames([], [])
     # Re-applying dtypes after concat keeps them right even for frames that were empty.

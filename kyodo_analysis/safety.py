@@ -296,6 +296,7 @@ class _PartScan:
     merged_cells: int = 0  # the summed area of the merged ranges
     widest_merge: str = ""
     widest_merge_cells: int = 0
+    long_run: bool = False  # text of 32,768 bytes or more without a tag: maybe a cell over Excel's limit
 
 
 def _range_end(text: str) -> tuple[int | None, int | None] | None:
@@ -352,6 +353,49 @@ def _check_encoding(head: bytes, part: str) -> None:
         )
 
 
+def too_long_message(where: str, length: int) -> str:
+    """Refusal for a cell longer than Excel can hold, naming the cell."""
+    return (f"{where} のセルが長すぎます（{length:,} 文字。Excel の 1 セルの上限は {MAX_CELL_CHARS:,} 文字）。"
+            "Excel で作ったファイルではない可能性があります。そのセルを短くするか、元のファイルを用意し直してください。")
+
+
+def _long_cells(archive: zipfile.ZipFile, parts: list[str], titles: dict[str, str]) -> None:
+    """Refuse a cell longer than Excel's 32,767 characters, naming it (openpyxl would cut it silently).
+
+    Only parts holding a long run of text are parsed: inline text and formulas in sheets, and
+    shared strings, whose too-long entries are then looked up in the sheets that use them.
+    """
+    from defusedxml.ElementTree import iterparse
+
+    long_shared: dict[str, int] = {}  # index -> length
+    for part in parts:
+        if part.lower().endswith("sharedstrings.xml"):
+            index = 0
+            with archive.open(part) as stream:
+                for _event, element in iterparse(stream):
+                    if _local(element.tag) == "si":
+                        length = len("".join(element.itertext()))
+                        if length > MAX_CELL_CHARS:
+                            long_shared[str(index)] = length
+                        index += 1
+                        element.clear()
+    sheets = [p for p in archive.namelist() if _SHEET_PART.search(p)] if long_shared else parts
+    for part in sheets:
+        if not _SHEET_PART.search(part):
+            continue
+        with archive.open(part) as stream:
+            for _event, element in iterparse(stream):
+                if _local(element.tag) != "c":
+                    continue
+                values = [child for child in element.iter() if _local(child.tag) in ("v", "t", "f")]
+                length = max((len(v.text or "") for v in values), default=0)
+                if element.get("t") == "s":
+                    length = max([length, *(long_shared.get(v.text or "", 0) for v in values)])
+                if length > MAX_CELL_CHARS:
+                    raise Refused(too_long_message(f"{titles.get(part, part)}!{element.get('r') or ''}", length))
+                element.clear()
+
+
 def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, is_sheet: bool) -> _PartScan:
     """Stream one XML part: refuse a DTD anywhere; for a sheet count rows, cells and formulas."""
     scan = _PartScan()
@@ -367,6 +411,9 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, is_sheet: bool) 
                     first = False
                 if _DOCTYPE.search(buf):
                     raise Refused(_entity_message(info.filename))
+                # Splitting is linear; a regex for a long run would rescan each long text from every offset.
+                scan.long_run = scan.long_run or (len(buf) > MAX_CELL_CHARS
+                                                  and max(map(len, buf.split(b"<"))) > MAX_CELL_CHARS)
                 # Cut before the last "<": well-formed XML has no "<" inside a tag (not even in an
                 # attribute value), so every tag before the cut is whole and none is seen twice.
                 cut = len(buf) if not chunk else max(buf.rfind(b"<"), 0)
@@ -549,6 +596,9 @@ def check_package(data: bytes) -> CheckedPackage:
     if workbook is None:
         raise Refused(_not_a_workbook(names))
     titles = _sheet_titles(archive, workbook, names)
+    long_parts = [part for part, scan in scans.items() if scan.long_run]
+    if long_parts:
+        _long_cells(archive, long_parts, titles)
     sheets = tuple(
         SheetPart(titles.get(part, part), part, scan.rows, scan.cells, scan.formulas, scan.merged_cells,
                   scan.widest_merge)
