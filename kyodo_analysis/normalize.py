@@ -18,7 +18,7 @@ NO_ANSWER = "無回答"
 INTENT_ORDER: tuple[str, ...] = ("思う", "どちらとも言えない", "思わない", NO_ANSWER)
 GROUP_ORDER: tuple[str, ...] = ("市民", "職員", "その他")
 # Roles a header cell can play; "text" is every other non-empty column.
-HEADER_ROLES: tuple[str, ...] = ("group", "intent", "respondent_id", "affiliation")
+HEADER_ROLES: tuple[str, ...] = ("group", "intent", "respondent_id", "affiliation", "answered_at")
 
 _TRAILING = "。．.！!？?：:、,"
 

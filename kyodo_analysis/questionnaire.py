@@ -429,6 +429,20 @@ def _years_in_cells(sheet: RawSheet, last_row: int) -> list[_YearSource]:
     return found
 
 
+def _answer_time_years(sheet: RawSheet, layout: _Layout) -> list[_YearSource]:
+    """The fiscal years of a web form's answer-time column (タイムスタンプ), one source for each year found."""
+    found: dict[int, _YearSource] = {}
+    for col in layout.columns("answered_at"):
+        for row in range(layout.data_start, len(sheet.rows) + 1):
+            value = _value(sheet.rows, row, col)
+            year = None if is_blank(value) else fiscal_year_from_value(value)
+            if year is not None and year not in found:
+                prefix = f"{sheet.name}!" if sheet.name else ""
+                found[year] = _YearSource(year, f"回答日時 {prefix}{_cell(row, col)}「{_text(value).strip()}」",
+                                          sheet.name, _cell(row, col))
+    return list(found.values())
+
+
 def _sheet_name_year(sheet: RawSheet) -> _YearSource | None:
     """The year a sheet is named for (平成30年度, 令和元年度, 2019年度, R1), if it names exactly one."""
     if not sheet.name:
@@ -658,6 +672,7 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
             continue
         notes.extend(_cleaned_notes(name, sheet))
         own_years = _years_in_cells(sheet, layout.header_row - 1)
+        own_years += _answer_time_years(sheet, layout)
         named = _sheet_name_year(sheet)
         if named is not None:
             own_years.insert(0, named)
@@ -733,7 +748,7 @@ def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Probl
             f"「協働したいと思いますか」の列（{shown(intent)}）と印の列（{shown(marks)}）の両方があります — "
             "どちらで答えたか決められません。回答でない列の見出しを変えてください"))
     for role, cols in layout.repeated_roles().items():
-        if role == "affiliation":  # read together, see _SheetReader.affiliation
+        if role in ("affiliation", "answered_at"):  # read together; a form may give a start and an end time
             continue
         what = _ROLE_NAMES.get(role) or f"「{role.removeprefix('mark:')}」の印"
         problems.append(Problem(name, sheet.name, _cell(layout.header_row, cols[0]),
@@ -1007,10 +1022,11 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
 def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
                 unreadable: Iterable[UnreadableFileError] = ()) -> pd.DataFrame:
     """One row per input file: its fiscal year, respondents, comments, problems and a status word."""
+    paths = list(paths)
     failed = {e.path.name: e.message for e in unreadable}
     problems = pd.Series([p.file for p in survey.problems], dtype="object").value_counts()
     rows = []
-    for name in (Path(p).name for p in paths):
+    for name in map(printable, input_labels(paths)):
         mine = survey.respondents[survey.respondents["file"] == name]
         years = sorted(mine["fiscal_year"].dropna().unique())
         count = int(problems.get(name, 0))
@@ -1020,7 +1036,7 @@ def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
             "respondents": len(mine),
             "comments": int((survey.comments["file"] == name).sum()),
             "problems": count,
-            "status": "読めません: " + failed[name] if name in failed else ("要修正" if count else "OK"),
+            "status": "読めません: " + failed[Path(name).name] if Path(name).name in failed else ("要修正" if count else "OK"),
         })
     frame = pd.DataFrame(rows, columns=["file", "fiscal_year", "respondents", "comments", "problems", "status"])
     frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")

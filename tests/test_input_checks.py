@@ -154,6 +154,15 @@ FORM = [["タイムスタンプ", "区分", "協働したいと思いますか",
         ["2018/11/17 10:09", "市民", "はい", "楽しかった"]]
 
 
+def test_the_answer_times_of_a_web_form_are_compared_with_the_file_name(tmp_path):
+    agree = load_questionnaire(write_csv(tmp_path / "2018_フォーム.csv", FORM))
+    assert agree.ok and agree.respondents["fiscal_year"].tolist() == [2018] * 3
+    assert agree.comments["header"].unique().tolist() == ["理由"]  # the time is not a comment
+    clash = load_questionnaire(write_csv(tmp_path / "2019_フォーム.csv", FORM))
+    assert places(clash) == ["2019_フォーム.csv A2"]
+    assert "回答日時 A2「2018/11/17 10:01」 は 2018 年度" in clash.problems[0].message
+
+
 def test_a_second_download_of_the_same_file_is_a_problem_and_counted_once(tmp_path):
     first = write_csv(tmp_path / "2018_フォーム.csv", FORM)
     shutil.copyfile(first, tmp_path / "2018_フォーム (1).csv")
