@@ -119,7 +119,8 @@ def load_or_report(paths: Sequence[str], year: int | None, *, to_stdout: bool = 
     for error in unreadable:
         _say(f"{printable(error.path.name)}: {error.message}", err=err)
     for problem in survey.problems:
-        _say(str(problem), err=err)
+        # A cell value quoted in a message may hold a line break: one problem stays one line.
+        _say(printable(str(problem)), err=err)
     for note in survey.notes:
         _say(f"メモ: {printable(note)}", err=True)
     if unreadable:

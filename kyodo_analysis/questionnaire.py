@@ -56,12 +56,13 @@ class Problem:
 
     @property
     def location(self) -> str:
-        """Where the problem is, as a person would look it up: ``2017.xlsx 回答!C7``."""
-        if self.sheet and self.cell:
-            return f"{self.file} {self.sheet}!{self.cell}"
-        if self.sheet or self.cell:
-            return f"{self.file} {self.sheet or self.cell}"
-        return self.file
+        """Where the problem is, as a person would look it up: ``2017.xlsx 回答!C7`` (control characters escaped)."""
+        file, sheet = printable(self.file), printable(self.sheet or "")
+        if sheet and self.cell:
+            return f"{file} {sheet}!{self.cell}"
+        if sheet or self.cell:
+            return f"{file} {sheet or self.cell}"
+        return file
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
