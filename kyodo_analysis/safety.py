@@ -353,6 +353,18 @@ def _check_encoding(head: bytes, part: str) -> None:
         )
 
 
+_WINDOW = (MAX_CELL_CHARS + 1) // 2
+
+
+def _has_long_run(buf: bytes) -> bool:
+    """Tell whether ``buf`` may hold more than MAX_CELL_CHARS bytes without a tag (a cell over Excel's limit).
+
+    Such a run covers at least one whole aligned window of half that size, so looking for "<" in
+    each window (a fast memchr) finds every one; a shorter run found too is checked exactly later.
+    """
+    return any(buf.find(b"<", start, start + _WINDOW) == -1 for start in range(0, len(buf) - _WINDOW + 1, _WINDOW))
+
+
 def too_long_message(where: str, length: int) -> str:
     """Refusal for a cell longer than Excel can hold, naming the cell."""
     return (f"{where} のセルが長すぎます（{length:,} 文字。Excel の 1 セルの上限は {MAX_CELL_CHARS:,} 文字）。"
@@ -411,9 +423,7 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, is_sheet: bool) 
                     first = False
                 if _DOCTYPE.search(buf):
                     raise Refused(_entity_message(info.filename))
-                # Splitting is linear; a regex for a long run would rescan each long text from every offset.
-                scan.long_run = scan.long_run or (len(buf) > MAX_CELL_CHARS
-                                                  and max(map(len, buf.split(b"<"))) > MAX_CELL_CHARS)
+                scan.long_run = scan.long_run or _has_long_run(buf)
                 # Cut before the last "<": well-formed XML has no "<" inside a tag (not even in an
                 # attribute value), so every tag before the cut is whole and none is seen twice.
                 cut = len(buf) if not chunk else max(buf.rfind(b"<"), 0)
