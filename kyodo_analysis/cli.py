@@ -187,8 +187,9 @@ def cmd_process(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     # Both the folder a link sits in and the folder it points to count as beside the inputs.
     beside = {place for f in args.files for place in (Path(f).resolve().parent, Path(os.path.abspath(f)).parent.resolve())}
-    beside |= {Path(f).resolve() for f in getattr(args, "given", ()) if Path(f).is_dir()}
-    if out in beside:
+    folders = [Path(f).resolve() for f in getattr(args, "given", ()) if Path(f).is_dir()]
+    # Inside an input folder, the outputs would be read back as questionnaires by the next folder scan.
+    if out in beside or any(out.is_relative_to(folder) for folder in folders):
         # The outputs would be read back as questionnaires next time, and raw files must stay untouched.
         _say(f"{args.out}: 入力ファイルと同じフォルダには書き出せません。--out に別のフォルダ（既定: data/processed）を指定してください。",
              err=True)

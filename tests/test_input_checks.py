@@ -389,6 +389,8 @@ def test_process_never_writes_beside_linked_inputs(tmp_path):
     for out in (raw, links):
         done = run("process", links / "2017.xlsx", "--out", out)
         assert done.returncode == 2
+    done = run("process", raw, "--out", raw / "processed")  # a subfolder the next scan would read
+    assert done.returncode == 2
     assert sorted(p.name for p in raw.iterdir()) == ["2017.xlsx"]
 
 
