@@ -520,7 +520,9 @@ def _decide_years(name: str, sheets: list[_AnswerSheet], book_years: list[_YearS
             if not agree:
                 continue
         if stated is not None and by_name is not None and by_name.year != stated and not several:
-            problems.append(_conflict(name, sources[0], by_name))
+            problem = _conflict(name, sources[0], by_name)
+            if problem not in problems:  # the 概要 sheet is every sheet's source: say it once
+                problems.append(problem)
             continue
         if stated is None and by_name is not None:
             stated, sources = by_name.year, [by_name]

@@ -115,6 +115,15 @@ def test_a_sheet_without_a_year_in_a_workbook_of_year_sheets_is_refused_with_the
     assert years.dropna().to_dict() == {"平成30年度": 2018, "令和元年度": 2019} and pd.isna(years["追加分"])
 
 
+def test_a_disagreement_shared_by_every_sheet_is_reported_once(tmp_path):
+    header = ["No.", "所属", "問1 協働したいと思いますか"]
+    path = write_xlsx(tmp_path / "2019.xlsx", {"市民": [header, [1, "A会", "思う"]], "職員": [header, [1, "X課", "思う"]],
+                                              "概要": [["年度", "平成30年度"]]})
+    survey = load_questionnaire(path)
+    assert places(survey) == ["2019.xlsx 概要!B1"]
+    assert survey.respondents["fiscal_year"].isna().all()
+
+
 def test_year_option_applies_only_to_files_without_a_year_and_is_refused_when_it_contradicts_one(tmp_path):
     dated = canonical(tmp_path / "2017.xlsx", ROWS)
     undated = canonical(tmp_path / "アンケート.xlsx", [[9, "市民", "a", "思う", "x", None]], title=None)
