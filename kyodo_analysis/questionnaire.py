@@ -245,6 +245,7 @@ class _SheetReader:
         self.comments: list[dict] = []
         self.id_cells: list[tuple[str, Problem]] = []
         self.footer_rows: list[tuple[int, str]] = []  # rows of totals or notes under the table
+        self.answer_times: dict[int, str] = {}  # row -> a web form's answer time, to recognise copied rows
 
     def footer_label(self, row: int, values: dict[int, object], after_footer: bool) -> str | None:
         """What marks a row as totals or notes under the table rather than a respondent, or None.
@@ -334,6 +335,9 @@ class _SheetReader:
             "intent": intent,
         }
         self.respondents.append(record)
+        times = [_text(values[c]).strip() for c in layout.columns("answered_at") if not is_blank(values[c])]
+        if times:
+            self.answer_times[row] = "／".join(times)
         for col in layout.text_columns():
             # A comment merged over several cells is one comment, counted once (top-left cell).
             if is_blank(values[col]) or (row, col) in self.sheet.merged:
@@ -610,7 +614,11 @@ _ROLE_NOTES = {
 }
 
 
-def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | None = None) -> Survey:
+_Place = tuple[str, str, int]  # file, sheet, row of a respondent
+
+
+def _read_book(book: RawBook, year: int | None, vocab: Vocabulary,
+               name: str | None = None) -> tuple[Survey, dict[_Place, str]]:
     """Read one file: give every sheet a role, read the answer sheets, decide each sheet's fiscal year."""
     name = printable(name or book.path.name)
     problems: list[Problem] = []
@@ -715,7 +723,8 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
     comments = [dict(c, fiscal_year=s.fiscal_year) for s in answer_sheets for c in s.reader.comments]
     resp, comm = _frames(respondents, comments)
     problems += _duplicate_ids(name, [s.reader for s in answer_sheets])
-    return Survey(resp, comm, problems, notes)
+    times = {(name, s.reader.sheet.name or "", row): time for s in answer_sheets for row, time in s.reader.answer_times.items()}
+    return Survey(resp, comm, problems, notes), times
 
 
 _ROLE_NAMES = {"group": "区分", "intent": "「協働したいと思いますか」", "respondent_id": "回答者ID"}
@@ -832,6 +841,7 @@ def load_questionnaires(
     for book, label in sorted(books, key=lambda item: (len(Path(item[1]).stem), item[1])):
         original.setdefault(book.digest, label)
     parts: list[Survey] = []
+    times: dict[_Place, str] = {}
     copies: list[Problem] = []
     for book, label in books:
         if original[book.digest] != label:
@@ -839,13 +849,15 @@ def load_questionnaires(
                 f"{printable(original[book.digest])} と中身がまったく同じファイルです — {COPY_ADVICE}"
                 "片方を入力フォルダから外してください（2 回は数えていません）"))
             continue
-        parts.append(_read_book(book, year, vocab, label))
+        part, part_times = _read_book(book, year, vocab, label)
+        parts.append(part)
+        times.update(part_times)
     empty_resp, empty_comm = _frames([], [])
     # Re-applying dtypes after concat keeps them right even for frames that were empty.
     resp = _with_dtypes(pd.concat([empty_resp, *(p.respondents for p in parts)], ignore_index=True))
     comm = _with_dtypes(pd.concat([empty_comm, *(p.comments for p in parts)], ignore_index=True))
     problems = [p for part in parts for p in part.problems] + copies
-    copied, resp, comm = _copied_rows(resp, comm)
+    copied, resp, comm = _copied_rows(resp, comm, times)
     problems += copied
     notes = [n for part in parts for n in part.notes]
     return Survey(resp, comm, problems, notes)
@@ -854,11 +866,13 @@ def load_questionnaires(
 COPY_ADVICE = "同じファイルの写しではありませんか。"
 
 
-def _copied_rows(resp: pd.DataFrame, comm: pd.DataFrame) -> tuple[list[Problem], pd.DataFrame, pd.DataFrame]:
-    """Find respondents whose whole row (answers, affiliation and comments) repeats one in another file of the year.
+def _copied_rows(resp: pd.DataFrame, comm: pd.DataFrame,
+                 times: dict[_Place, str]) -> tuple[list[Problem], pd.DataFrame, pd.DataFrame]:
+    """Find respondents whose whole row (answers, affiliation, comments, answer time) repeats one in another file of the year.
 
-    Only rows with a comment or an affiliation are compared: two people may well give the same
-    区分 and answer and nothing else. The later copy is reported, naming both places, and dropped.
+    Only rows with a comment, an affiliation or a web form's answer time are compared: two people
+    may well give the same 区分 and answer and nothing else. The later copy is reported, naming
+    both places, and dropped.
     """
     texts: dict[tuple[str, str, int], tuple[tuple[str, str], ...]] = {}
     for (file, sheet, row), group in comm.groupby(["file", "sheet", "row"], sort=False):
@@ -869,10 +883,11 @@ def _copied_rows(resp: pd.DataFrame, comm: pd.DataFrame) -> tuple[list[Problem],
     for record in resp.itertuples(index=False):
         place = (record.file, record.sheet, int(record.row))
         comments = texts.get(place, ())
-        if not comments and pd.isna(record.affiliation):
+        time = times.get(place)
+        if not comments and pd.isna(record.affiliation) and time is None:
             continue
         key = (None if pd.isna(record.fiscal_year) else int(record.fiscal_year), record.respondent_id,
-               record.group_detail, record.affiliation, str(record.intent), comments)
+               record.group_detail, record.affiliation, str(record.intent), comments, time)
         if key not in first:
             first[key] = place
             continue

@@ -194,6 +194,20 @@ def test_rows_copied_into_another_file_of_the_year_are_a_problem_naming_both_and
     assert survey.comments["text"].tolist().count("人手が足りない") == 1
 
 
+def test_a_longer_second_export_of_a_form_without_comments_is_caught_by_its_answer_times(tmp_path):
+    form = [[row[0], row[1], row[2]] for row in FORM]
+    a = write_csv(tmp_path / "2018_フォーム.csv", form)
+    b = write_csv(tmp_path / "2018_フォーム_最新.csv", [*form, ["2018/11/17 11:00", "市民", "はい"]])
+    survey = load_questionnaires([a, b])
+    assert places(survey) == ["2018_フォーム_最新.csv 2行目"] and "3 人分" in survey.problems[0].message
+    assert len(survey.respondents) == 4
+    # Without answer times two files may hold the same short answers: nothing is said.
+    plain = [[row[1], row[2]] for row in FORM]
+    c = write_csv(tmp_path / "2018_市民.csv", plain)
+    d = write_csv(tmp_path / "2018_職員.csv", [*plain, ["職員", "はい"]])
+    assert load_questionnaires([c, d]).ok
+
+
 def test_group_sheets_number_their_respondents_from_one_each(tmp_path):
     header = ["No.", "所属", "問1 協働したいと思いますか", "理由"]
     path = write_xlsx(tmp_path / "2017.xlsx", {
