@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 # Commands take the folder: they read every questionnaire in it, and leave the bundled
 # invented samples out as soon as a real file is there (see README).
 RAW := data/raw
+# make report YEAR=2018: the year of files that state none (a file's own year always wins;
+# one that contradicts it is reported). make lab YEAR=2018 opens the notebooks on that year.
+YEAR ?=
+YEAR_OPTION := $(if $(YEAR),--year $(YEAR))
 
 .DEFAULT_GOAL := help
 
@@ -25,14 +29,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[notebooks,test]'
 	@touch $(STAMP)
 
-report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表を reports/ に書き出す
-	$(BIN)/kyodo-analysis validate $(RAW)
-	$(BIN)/kyodo-analysis process $(RAW) --out data/processed
-	$(BIN)/kyodo-analysis summary $(RAW)
-	$(BIN)/kyodo-analysis report $(RAW) --out reports
+report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表を reports/ に書き出す（YEAR=2018 で年度のないファイルの年度）
+	$(BIN)/kyodo-analysis validate $(RAW) $(YEAR_OPTION)
+	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed
+	$(BIN)/kyodo-analysis summary $(RAW) $(YEAR_OPTION)
+	$(BIN)/kyodo-analysis report $(RAW) $(YEAR_OPTION) --out reports
 
 processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
-	$(BIN)/kyodo-analysis process $(RAW) --out data/processed
+	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed
 
 test: $(STAMP) ## すべてのテスト（ユニットテストとノートブックの nbval）を実行する
 	$(BIN)/python -m pytest tests
@@ -42,7 +46,7 @@ notebooks: $(STAMP) ## ノートブックを上から実行し直し、出力を
 	$(BIN)/python tools/run_notebooks.py execute
 
 lab: $(STAMP) ## JupyterLab を開く
-	$(BIN)/jupyter lab notebooks/
+	$(if $(YEAR),KYODO_FISCAL_YEAR=$(YEAR)) $(BIN)/jupyter lab notebooks/
 
 lock: ## 依存パッケージのバージョンを constraints.txt に固定し直す（更新するときだけ）
 	rm -rf .venv-lock

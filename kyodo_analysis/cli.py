@@ -6,20 +6,23 @@ or the command is misused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import getpass
 import json
 import os
+import re
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from .intent import intent_counts
-from .io import UnreadableFileError, password_scope
-from .normalize import INTENT_ORDER
+from .io import UnreadableFileError, password_scope, printable
+from .normalize import INTENT_ORDER, fiscal_year_readings
 from .questionnaire import Survey, expand_inputs, load_questionnaires, write_processed
 from .safety import PASSWORD_ENV, Password, UnsafeParserError, require_defused_xml
 
@@ -40,11 +43,40 @@ _ARGPARSE_MESSAGES = (
 )
 
 
+# Japanese has no spaces: a help line may break only after punctuation or at a space.
+_BREAK_AFTER = re.compile(r".+?(?:[、。，．）)」』／・:：]+|\s+|$)")
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap_japanese(text: str, width: int) -> list[str]:
+    """Wrap text to ``width`` columns (full-width characters count two), breaking only after punctuation or spaces."""
+    lines: list[str] = []
+    current = ""
+    for piece in _BREAK_AFTER.findall(" ".join(text.split())):
+        if current and _width(current + piece.rstrip()) > width:
+            lines.append(current.rstrip())
+            current = piece.lstrip()
+        else:
+            current += piece
+    if current.strip():
+        lines.append(current.rstrip())
+    return lines
+
+
 class _JapaneseHelpFormatter(argparse.HelpFormatter):
-    """argparse's help layout with the usage line headed in Japanese."""
+    """argparse's help layout with the usage line headed in Japanese and lines that never break inside a word."""
 
     def add_usage(self, usage, actions, groups, prefix=None) -> None:  # type: ignore[override]
         super().add_usage(usage, actions, groups, "使い方: " if prefix is None else prefix)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:  # type: ignore[override]
+        return wrap_japanese(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:  # type: ignore[override]
+        return "\n".join(indent + line for line in wrap_japanese(text, width - len(indent)))
 
 
 class JapaneseArgumentParser(argparse.ArgumentParser):
@@ -65,9 +97,17 @@ class JapaneseArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_UNREADABLE, f"{self.prog}: 指定の誤り: {message}\n「{self.prog} --help」で使い方を表示します。\n")
 
 
+# Characters a Windows (cp932) console or file cannot show, and the nearest it can.
+_CP932_STAND_INS = str.maketrans({"—": "―", "✓": "レ", "✔": "レ", "–": "－"})
+
+
 def _say(*lines: str, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
     for line in lines:
+        if not encoding.startswith("utf"):
+            # A cp932 console (Windows) cannot encode every character: show a stand-in, never stop.
+            line = line.translate(_CP932_STAND_INS).encode(encoding, errors="replace").decode(encoding)
         print(line, file=stream)
 
 
@@ -77,11 +117,12 @@ def load_or_report(paths: Sequence[str], year: int | None, *, to_stdout: bool = 
     survey = load_questionnaires(paths, year=year, unreadable=unreadable)
     err = not to_stdout
     for error in unreadable:
-        _say(f"{error.path.name}: {error.message}", err=err)
+        _say(f"{printable(error.path.name)}: {error.message}", err=err)
     for problem in survey.problems:
-        _say(str(problem), err=err)
+        # A cell value quoted in a message may hold a line break: one problem stays one line.
+        _say(printable(str(problem)), err=err)
     for note in survey.notes:
-        _say(f"メモ: {note}", err=True)
+        _say(f"メモ: {printable(note)}", err=True)
     if unreadable:
         return survey, EXIT_UNREADABLE
     return survey, EXIT_INVALID if survey.problems else EXIT_OK
@@ -144,7 +185,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_process(args: argparse.Namespace) -> int:
     """Write the tidy tables to data/processed/ (nothing is written if the data has problems)."""
     out = Path(args.out).resolve()
-    if any(Path(f).resolve().parent == out for f in args.files):
+    # Both the folder a link sits in and the folder it points to count as beside the inputs.
+    beside = {place for f in args.files for place in (Path(f).resolve().parent, Path(os.path.abspath(f)).parent.resolve())}
+    folders = [Path(f).resolve() for f in getattr(args, "given", ()) if Path(f).is_dir()]
+    # Inside an input folder, the outputs would be read back as questionnaires by the next folder scan.
+    if out in beside or any(out.is_relative_to(folder) for folder in folders):
         # The outputs would be read back as questionnaires next time, and raw files must stay untouched.
         _say(f"{args.out}: 入力ファイルと同じフォルダには書き出せません。--out に別のフォルダ（既定: data/processed）を指定してください。",
              err=True)
@@ -221,9 +266,22 @@ def add_password_option(parser: argparse.ArgumentParser) -> None:
                              "どちらもなく端末から実行したときは入力を求める）")
 
 
+def year_argument(text: str) -> int:
+    """Read --year: a fiscal year in Western (2018) or Japanese era form (H30, R1, 平成30, 令和元年度)."""
+    readings = fiscal_year_readings(text)
+    if len({r.fiscal_year for r in readings}) != 1 or not re.fullmatch(
+            r"\s*(?:(?:19|20)\d{2}|(?:[HRhr]|平成|令和)\s*(?:\d{1,2}|元))\s*(?:年度?)?\s*", unicodedata.normalize("NFKC", text)):
+        raise argparse.ArgumentTypeError(f"「{text}」は年度として読めません（例: 2018、H30、R1、令和元年度）")
+    return readings[0].fiscal_year
+
+
 def _files_and_year(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="アンケートのファイル（.xlsx または .csv）かフォルダ。複数可。フォルダなら中の全ファイル（本番のファイルがあれば同梱サンプル sample_* は除く）")
-    parser.add_argument("--year", type=int, metavar="年度", help="年度を西暦で指定する（例: 2017）。ファイルから読み取った年度より優先")
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="アンケートのファイル（.xlsx・.ods・.csv）かフォルダ。複数可。フォルダなら中の全ファイル"
+                             "（サブフォルダも。本番のファイルがあれば同梱サンプル sample_* は除く）")
+    parser.add_argument("--year", type=year_argument, metavar="年度",
+                        help="年度（例: 2018、H30、R1）。年度の書かれていないファイルにだけ使い、"
+                             "ファイルの年度と違えば問題として報告する")
     add_password_option(parser)
 
 
@@ -257,6 +315,15 @@ def password_source(args: argparse.Namespace) -> Password:
     return None
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kyodo-analysis")
+    except PackageNotFoundError:  # run from a source folder that was never installed
+        return "（不明）"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
     parser = JapaneseArgumentParser(
@@ -264,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="協働のまちづくりワークショップのアンケートを検証・集計し、報告書用の図表を作ります。",
         epilog="終了コード: 0 正常 / 1 データに問題あり（すべて表示） / 2 読めないファイル・指定の誤り",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="バージョンを表示して終わる")
     commands = parser.add_subparsers(title="コマンド", dest="command", metavar="COMMAND", parser_class=JapaneseArgumentParser)
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -290,13 +359,29 @@ def build_parser() -> argparse.ArgumentParser:
                         help="テーマの手作業の修正ファイル（既定は入力と同じフォルダの theme_corrections.xlsx）")
     template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
     template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
-    template.add_argument("--year", type=int, metavar="年度", help="概要シートに入れておく年度（西暦）")
+    template.add_argument("--year", type=year_argument, metavar="年度", help="概要シートに入れておく年度（例: 2018、H30、R1）")
     template.add_argument("--force", action="store_true", help="同名のファイルがあっても上書きする")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never a traceback for bad input)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _pipe_closed()
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``… | head``): not an error; stop quietly with 0."""
+    # Python would complain again when it flushes stdout at exit; point it at nowhere first.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -309,14 +394,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNREADABLE
     try:
         if getattr(args, "files", None):
+            args.given = list(args.files)
             args.files, notes = expand_inputs(args.files)
             for note in notes:
                 _say(f"メモ: {note}", err=True)
         with password_scope(password_source(args)):
             return args.handler(args)
     except UnreadableFileError as error:
-        _say(f"{error.path.name}: {error.message}", err=True)
+        _say(f"{printable(error.path.name)}: {error.message}", err=True)
         return EXIT_UNREADABLE
+    except BrokenPipeError:
+        raise
     except KeyboardInterrupt:
         _say("中断しました。書きかけのファイルは残していません。", err=True)
         return 130

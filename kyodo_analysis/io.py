@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io as io_module
 import os
 import re
@@ -22,17 +23,20 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .safety import (
+    MAX_CELL_CHARS,
     MAX_CELLS,
     MAX_ROWS_PER_SHEET,
     MAX_USED_AREA,
     Password,
     Refused,
     check_file_size,
+    check_ods_package,
     check_package,
     content_kind,
     decrypt_workbook,
     explain_load_failure,
     refuse_non_workbook,
+    too_long_message,
     require_defused_xml,
     used_area_message,
 )
@@ -100,7 +104,7 @@ class UnreadableFileError(Exception):
     def __init__(self, path: str | os.PathLike[str], message: str) -> None:
         self.path = Path(path)
         self.message = message
-        super().__init__(f"{self.path.name}: {message}")
+        super().__init__(f"{printable(self.path.name)}: {message}")
 
 
 Cell = tuple[int, int]  # (1-based row, 0-based column), the way RawSheet.rows is indexed
@@ -123,14 +127,32 @@ class RawSheet:
     merged: frozenset[Cell] = frozenset()
     bad_cells: dict[Cell, str] = field(default_factory=dict)
     cleaned: tuple[Cell, ...] = ()
+    formulas: bool = False  # the sheet holds formulas (a tally sheet usually does)
 
 
 @dataclass
 class RawBook:
-    """All sheets of one questionnaire file."""
+    """All sheets of one questionnaire file; ``digest`` is the SHA-256 of its bytes (to spot copies)."""
 
     path: Path
     sheets: list[RawSheet] = field(default_factory=list)
+    digest: str = ""
+
+
+# Characters that move the cursor, recolour the terminal or reorder text: a file or sheet
+# name holding one could forge an "OK …" line, so names are shown with them escaped.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with control characters shown escaped (``\\x1b``, ``\\n``), for messages."""
+    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def _cell_name(row: int, column: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(column + 1)}{row}"
 
 
 # --- passwords -----------------------------------------------------------------
@@ -231,6 +253,8 @@ def read_csv_sheet(path: Path, data: bytes | None = None) -> RawBook:
                     raise Refused(f"セルが多すぎます（上限は {MAX_CELLS:,} 個）。不要な列や行を削除するか、ファイルを分けてください。")
                 values: list[object] = []
                 for c, value in enumerate(row):
+                    if len(value) > MAX_CELL_CHARS:
+                        raise Refused(too_long_message(_cell_name(r, c), len(value)))
                     value, changed = clean_cell_text(value)
                     if changed:
                         cleaned.append((r, c))
@@ -243,10 +267,26 @@ def read_csv_sheet(path: Path, data: bytes | None = None) -> RawBook:
                     "ファイルが終わっています）。ダウンロードや保存が途中で止まった可能性があります。"
                     "元のファイルをもう一度ダウンロードするか、Excel で開き「CSV UTF-8」形式で保存し直してください。"
                 ) from error
+            if str(error).startswith("field larger than field limit"):
+                raise Refused(too_long_message(f"{record_line} 行目", csv.field_size_limit())) from error
             raise Refused(
-                f"CSV として読めません（{reader.line_num} 行目: {error}）。Excel で開き「CSV UTF-8」形式で保存し直してください。"
+                f"CSV として読めません（{reader.line_num} 行目: {_csv_reason(error)}）。"
+                "Excel で開き「CSV UTF-8」形式で保存し直してください。"
             ) from error
     return RawBook(path, [RawSheet(None, rows, cleaned=tuple(cleaned))])
+
+
+# The csv module's reasons, in the words of this tool's users.
+_CSV_REASONS = (
+    ("new-line character seen in unquoted field", "「\"」で囲まれていない値の中に改行があります"),
+    ("line contains NUL", "NUL 文字（0x00）が入っています"),
+    ("',' expected after '\"'", "閉じた「\"」のすぐ後に区切り（,）以外の文字があります"),
+)
+
+
+def _csv_reason(error: csv.Error) -> str:
+    text = str(error)
+    return next((japanese for english, japanese in _CSV_REASONS if text.startswith(english)), "形式が正しくありません")
 
 
 def _used_extent(ws) -> tuple[int, int, str]:
@@ -290,6 +330,8 @@ def _sheet_grid(ws, rows: int, columns: int) -> tuple[list[list[object]], frozen
             errors[(r, c - 1)] = f"「{value}」はエラー値です — 数式か値を直して保存し直してください"
             value = None
         elif isinstance(value, str):
+            if len(value) > MAX_CELL_CHARS:
+                raise Refused(too_long_message(f"{ws.title}!{_cell_name(r, c - 1)}", len(value)))
             value, changed = clean_cell_text(value, excel_escapes=True)
             if changed:
                 cleaned.append((r, c - 1))
@@ -377,16 +419,67 @@ def read_xlsx_book(path: Path, data: bytes | None = None, *, password: Password 
             (rows, columns, far), ws = max(zip(extents, workbook.worksheets), key=lambda pair: pair[0][0] * pair[0][1])
             raise Refused(used_area_message(ws.title, rows, columns, total, far))
     sheets = []
+    with_formulas = set(package.formula_sheets())
     for ws, (rows, columns, _) in zip(workbook.worksheets, extents):
         hidden_rows = frozenset(r for r, dim in ws.row_dimensions.items() if dim.hidden)
-        grid, merged, bad, cleaned = _sheet_grid(ws, rows, columns)
+        with _refusals(path):
+            grid, merged, bad, cleaned = _sheet_grid(ws, rows, columns)
         bad.update(uncached.get(ws.title, {}))
-        sheets.append(RawSheet(ws.title, grid, ws.sheet_state != "visible", hidden_rows, merged, bad, cleaned))
+        sheets.append(RawSheet(ws.title, grid, ws.sheet_state != "visible", hidden_rows, merged, bad, cleaned,
+                               ws.title in with_formulas))
+    return RawBook(path, sheets)
+
+
+def read_ods_book(path: Path, data: bytes | None = None) -> RawBook:
+    """Read every sheet of an OpenDocument spreadsheet (.ods, LibreOffice's own format) with pandas and odfpy.
+
+    The same limits as for .xlsx apply; odfpy gives no hidden or merged state, so every
+    sheet is read as shown.
+    """
+    data = path.read_bytes() if data is None else data
+    with _refusals(path):
+        if content_kind(data) != "zip":
+            refuse_non_workbook(content_kind(data))
+        check_ods_package(data)
+        try:
+            frames = pd.read_excel(io_module.BytesIO(data), sheet_name=None, header=None, engine="odf", dtype=object)
+        except Exception as exc:  # odfpy raises many types for damaged files
+            raise Refused("OpenDocument スプレッドシート（.ods）として読めません（ファイルが壊れている可能性があります）。"
+                          "LibreOffice Calc で開き、保存し直してください。") from exc
+        cells = sum(frame.size for frame in frames.values())
+        if cells > MAX_CELLS:
+            raise Refused(f"セルが多すぎます（ブック全体で {cells:,} 個。上限は {MAX_CELLS:,} 個）。"
+                          "不要なシート・行・列を削除して保存し直すか、ファイルを分けてください。")
+        sheets = []
+        for title, frame in frames.items():
+            if len(frame) > MAX_ROWS_PER_SHEET:
+                raise Refused(f"シート「{title}」の行が多すぎます（{len(frame):,} 行。上限は {MAX_ROWS_PER_SHEET:,} 行）。"
+                              "回答のない行を削除するか、ファイルを分けて保存し直してください。")
+            rows: list[list[object]] = []
+            cleaned: list[Cell] = []
+            for r, record in enumerate(frame.itertuples(index=False), start=1):
+                values: list[object] = []
+                for c, value in enumerate(record):
+                    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+                        value = None
+                    elif isinstance(value, pd.Timestamp):
+                        value = value.to_pydatetime()
+                    elif isinstance(value, np.generic):
+                        value = value.item()
+                    if isinstance(value, str):
+                        if len(value) > MAX_CELL_CHARS:
+                            raise Refused(too_long_message(f"{title}!{_cell_name(r, c)}", len(value)))
+                        value, changed = clean_cell_text(value)
+                        if changed:
+                            cleaned.append((r, c))
+                    values.append(value)
+                rows.append(values)
+            sheets.append(RawSheet(str(title), rows, cleaned=tuple(cleaned)))
     return RawBook(path, sheets)
 
 
 # What read_raw accepts by name: .xls and .xlsb too, so a real one gets its own advice.
-INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".xls", ".xlsb")
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".ods", ".xls", ".xlsb")
 
 
 def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawBook:
@@ -396,11 +489,21 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
     the one set by ``password_scope`` is used.
     """
     path = Path(path)
+    if path.is_symlink():
+        # A link out of its folder (x.csv -> /etc/passwd) would read a file nobody put there.
+        target = path.resolve()
+        if not target.is_relative_to(path.parent.resolve()) or target.is_dir():
+            raise UnreadableFileError(
+                path, "シンボリックリンク（ショートカット）で、リンク先がこのフォルダの外かフォルダなので読みません。"
+                "ファイルそのものをフォルダにコピーしてください。")
+    if path.is_dir():
+        raise UnreadableFileError(path, "フォルダです。アンケートのファイルを指定してください。")
     if not path.is_file():
         raise UnreadableFileError(path, "ファイルが見つかりません。パスを確かめてください。")
     suffix = path.suffix.lower()
     if suffix not in INPUT_SUFFIXES:
-        raise UnreadableFileError(path, f"対応していない形式です（{path.suffix or '拡張子なし'}）。.xlsx か .csv を指定してください。")
+        raise UnreadableFileError(path, f"対応していない形式です（{path.suffix or '拡張子なし'}）。アンケートのファイルなら .xlsx・.ods・.csv で保存し直し、"
+            "そうでなければ入力フォルダの外に移してください。")
     try:
         size = path.stat().st_size
         with _refusals(path):
@@ -411,9 +514,14 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
             path, f"ファイルを開けません（{error.strerror}）。読み取りの権限があるか、他のアプリが使っていないか確かめてください。"
         ) from error
     if suffix == ".csv":
-        return read_csv_sheet(path, data)
-    # .xls and .xlsb too: an .xlsx renamed is read, a real .xls or .xlsb gets its own advice.
-    return read_xlsx_book(path, data, password=password if password is not None else _PASSWORD.get())
+        book = read_csv_sheet(path, data)
+    elif suffix == ".ods":
+        book = read_ods_book(path, data)
+    else:
+        # .xls and .xlsb too: an .xlsx renamed is read, a real .xls or .xlsb gets its own advice.
+        book = read_xlsx_book(path, data, password=password if password is not None else _PASSWORD.get())
+    book.digest = hashlib.sha256(data).hexdigest()
+    return book
 
 
 # --- writing tables -----------------------------------------------------------

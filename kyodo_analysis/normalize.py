@@ -18,7 +18,7 @@ NO_ANSWER = "無回答"
 INTENT_ORDER: tuple[str, ...] = ("思う", "どちらとも言えない", "思わない", NO_ANSWER)
 GROUP_ORDER: tuple[str, ...] = ("市民", "職員", "その他")
 # Roles a header cell can play; "text" is every other non-empty column.
-HEADER_ROLES: tuple[str, ...] = ("group", "intent", "respondent_id", "affiliation")
+HEADER_ROLES: tuple[str, ...] = ("group", "intent", "respondent_id", "affiliation", "answered_at")
 
 _TRAILING = "。．.！!？?：:、,"
 
@@ -81,6 +81,27 @@ class Vocabulary:
     groups: dict[str, str]
     marks: frozenset[str]
     sources: tuple[str, ...] = field(default=())
+    # Words in a sheet name that say what the sheet is (overview, legend, notes, tally, group worksheet).
+    sheet_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    footer_exact: frozenset[str] = frozenset()
+    footer_prefix: tuple[str, ...] = ()
+
+    def sheet_kind(self, name: object) -> str | None:
+        """The role a sheet's name gives it ("overview", "legend", "notes", "group_worksheet", "tally"), or None."""
+        key = match_key(name)
+        if key in self.sheet_words.get("overview", ()):
+            return "overview"
+        for kind in ("legend", "notes", "group_worksheet", "tally"):
+            if any(word in key for word in self.sheet_words.get(kind, ())):
+                return kind
+        return None
+
+    def is_footer_label(self, value: object) -> bool:
+        """Tell whether a cell labels a row of totals or notes under a table (合計, 計, 備考：…)."""
+        if is_blank(value) or not isinstance(value, str):
+            return False
+        key = match_key(value)
+        return key in self.footer_exact or key.startswith(self.footer_prefix)
 
     def header_role(self, header: object) -> str:
         """Return the role of a header cell: one of HEADER_ROLES, "mark:<answer>" or "text"."""
@@ -162,6 +183,9 @@ def load_vocabulary(headers: Path | None = None, values: Path | None = None) -> 
         groups=_spellings(vals["groups"]),
         marks=frozenset(match_key(m) for m in vals["marks"]["values"]),
         sources=(head_src, vals_src),
+        sheet_words={kind: tuple(match_key(w) for w in words) for kind, words in head.get("sheets", {}).items()},
+        footer_exact=frozenset(match_key(w) for w in head.get("footer_rows", {}).get("exact", [])),
+        footer_prefix=tuple(match_key(w) for w in head.get("footer_rows", {}).get("prefix", [])),
     )
 
 

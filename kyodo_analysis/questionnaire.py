@@ -1,8 +1,11 @@
 """Turn raw questionnaire sheets into tidy respondents and comments, listing every problem."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from .io import INPUT_SUFFIXES, RawBook, RawSheet, UnreadableFileError, atomic_files, read_raw, write_csv, write_xlsx
+from .io import RawBook, RawSheet, UnreadableFileError, atomic_files, printable, read_raw, write_csv, write_xlsx
 from .normalize import (
     GROUP_ORDER,
     INTENT_ORDER,
@@ -53,12 +56,13 @@ class Problem:
 
     @property
     def location(self) -> str:
-        """Where the problem is, as a person would look it up: ``2017.xlsx 回答!C7``."""
-        if self.sheet and self.cell:
-            return f"{self.file} {self.sheet}!{self.cell}"
-        if self.sheet or self.cell:
-            return f"{self.file} {self.sheet or self.cell}"
-        return self.file
+        """Where the problem is, as a person would look it up: ``2017.xlsx 回答!C7`` (control characters escaped)."""
+        file, sheet = printable(self.file), printable(self.sheet or "")
+        if sheet and self.cell:
+            return f"{file} {sheet}!{self.cell}"
+        if sheet or self.cell:
+            return f"{file} {sheet or self.cell}"
+        return file
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
@@ -84,6 +88,12 @@ class _Layout:
     header_row: int  # 1-based spreadsheet row
     roles: dict[int, str]  # 0-based column -> role
     headers: dict[int, object]
+    two_row: bool = False  # a parent row over a child row (merged cells), read as one header
+
+    @property
+    def data_start(self) -> int:
+        """The first row below the header (two rows for a two-row header)."""
+        return self.header_row + (2 if self.two_row else 1)
 
     def column(self, role: str) -> int | None:
         return next((c for c, r in self.roles.items() if r == role), None)
@@ -153,40 +163,78 @@ def _find_header(sheet: RawSheet, vocab: Vocabulary, *, grouped: bool = False) -
     return single
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _two_row_header(sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> _Layout:
+    """Read a two-row header (a parent row with merged cells over a child row) as one, or return ``layout``.
+
+    It is one when a header cell is merged down into the next row, or when the next row holds
+    labels only under header cells merged across columns. Each column's header is then the
+    parent joined with the child (「問1 協働したいと思いますか」 over 「思う」 is the 思う mark column).
+    """
+    r = layout.header_row
+    if r >= len(sheet.rows):
+        return layout
+    parent_row, child_row = sheet.rows[r - 1], sheet.rows[r]
+    down = any((r + 1, c) in sheet.merged and (r, c) not in sheet.merged and not is_blank(v)
+               and v == parent_row[c] for c, v in enumerate(child_row) if c < len(parent_row))
+    across = {c for c in range(len(parent_row)) if (r, c) in sheet.merged}
+    across |= {c - 1 for c in across if c > 0 and (r, c - 1) not in sheet.merged}
+    children = [c for c, v in enumerate(child_row) if not is_blank(v) and (r + 1, c) not in sheet.merged]
+    if not down and not (across and children and all(c in across for c in children)):
+        return layout
+    roles: dict[int, str] = {}
+    headers: dict[int, object] = {}
+    for c in range(max(len(parent_row), len(child_row))):
+        parent = parent_row[c] if c < len(parent_row) else None
+        child = child_row[c] if c < len(child_row) and (r + 1, c) not in sheet.merged else None
+        if is_blank(parent) and is_blank(child):
+            continue
+        if is_blank(child):
+            headers[c], roles[c] = parent, vocab.header_role(parent)
+        elif is_blank(parent):
+            headers[c], roles[c] = child, vocab.header_role(child)
+        else:
+            headers[c] = f"{_text(parent).strip()} {_text(child).strip()}"
+            child_role = vocab.header_role(child)
+            roles[c] = child_role if child_role != "text" else vocab.header_role(headers[c])
+    return _Layout(r, roles, headers, two_row=True)
+
+
+def _is_tally(sheet: RawSheet, layout: _Layout, vocab: Vocabulary, named_tally: bool) -> bool:
+    """Tell whether the answer columns under the header hold counts per option (a 集計 sheet), not answers."""
+    intent = layout.column("intent")
+    options = list(layout.marks()) or ([intent] if intent is not None else [])
+    counts = answers = 0
+    many = False  # a number of 2 or more: a count, never a mark (0/1 coding has none)
+    for row in range(layout.data_start, len(sheet.rows) + 1):
+        for col in options:
+            value = _value(sheet.rows, row, col)
+            if is_blank(value):
+                continue
+            if _is_number(value) and not vocab.is_mark(value) and vocab.answer(value) is None:
+                counts += 1
+                many = many or value >= 2
+            else:
+                answers += 1
+    return many and (counts > answers or sheet.formulas or named_tally)
+
+
 def _title_above(sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> bool:
     """Tell whether a lone intent cell is a title: the next value below it names the intent again."""
     [col] = layout.roles
-    below = (_value(sheet.rows, r, col) for r in range(layout.header_row + 1, len(sheet.rows) + 1))
+    below = (_value(sheet.rows, r, col) for r in range(layout.data_start, len(sheet.rows) + 1))
     value = next((v for v in below if not is_blank(v)), None)
     return value is not None and vocab.header_role(value) == "intent"
-
-
-def _year_in_cells(rows: Iterable[Sequence[object]]) -> int | None:
-    """Find a fiscal year stated next to, or inside, a 年度 / 開催日 label."""
-    for values in rows:
-        for col, value in enumerate(values):
-            if is_blank(value) or not isinstance(value, str):
-                continue
-            key = match_key(value)
-            if key in _YEAR_LABELS:
-                for neighbour in values[col + 1:]:
-                    if not is_blank(neighbour):
-                        found = fiscal_year_from_value(neighbour)
-                        if found is not None:
-                            return found
-                        break
-            elif any(label in key for label in _YEAR_LABELS):
-                found = fiscal_year_from_text(value)
-                if found is not None:
-                    return found
-    return None
 
 
 class _SheetReader:
     """Reads the respondents of one response sheet."""
 
-    def __init__(self, book: RawBook, sheet: RawSheet, layout: _Layout, group: str | None, vocab: Vocabulary):
-        self.file = book.path.name
+    def __init__(self, name: str, sheet: RawSheet, layout: _Layout, group: str | None, vocab: Vocabulary):
+        self.file = name
         self.sheet = sheet
         self.layout = layout
         self.sheet_group = group
@@ -196,6 +244,32 @@ class _SheetReader:
         self.respondents: list[dict] = []
         self.comments: list[dict] = []
         self.id_cells: list[tuple[str, Problem]] = []
+        self.footer_rows: list[tuple[int, str]] = []  # rows of totals or notes under the table
+        self.answer_times: dict[int, str] = {}  # row -> a web form's answer time, to recognise copied rows
+
+    def footer_label(self, row: int, values: dict[int, object], after_footer: bool) -> str | None:
+        """What marks a row as totals or notes under the table rather than a respondent, or None.
+
+        That is a 合計／計／備考 label as the row's first value, a row of counts (numbers only,
+        one of them in an answer column that no answer reads as), or, below such a row, a row
+        with nothing in the answer and 区分 columns (the rest of a note).
+        """
+        typed = [(c, v) for c, v in enumerate(self.sheet.rows[row - 1])
+                 if not is_blank(v) and (row, c) not in self.sheet.merged]
+        if not typed:
+            return None
+        if self.vocab.is_footer_label(typed[0][1]):
+            return _text(typed[0][1]).strip()
+        layout = self.layout
+        id_col = layout.column("respondent_id")
+        options = set(layout.marks()) | set(layout.columns("intent"))
+        mine = [(c, v) for c, v in typed if c in layout.roles and c != id_col]
+        if len(mine) >= 2 and all(_is_number(v) for _, v in mine) and any(
+                c in options and not self.vocab.is_mark(v) and self.vocab.answer(v) is None for c, v in mine):
+            return "（数だけの行）"
+        if after_footer and all(is_blank(values.get(c)) for c in options | set(layout.columns("group"))):
+            return _text(typed[0][1]).strip()[:20]
+        return None
 
     def problem(self, cell: str | None, message: str) -> None:
         self.problems.append(Problem(self.file, self.sheet.name, cell, message))
@@ -204,8 +278,14 @@ class _SheetReader:
         layout = self.layout
         header_keys = {c: match_key(v) for c, v in layout.headers.items()}
         bad_cells = self.sheet.bad_cells
-        for row in range(layout.header_row + 1, len(self.sheet.rows) + 1):
+        after_footer = False
+        for row in range(layout.data_start, len(self.sheet.rows) + 1):
             values = {c: _value(self.sheet.rows, row, c) for c in layout.roles}
+            label = self.footer_label(row, values, after_footer)
+            if label is not None:
+                after_footer = True
+                self.footer_rows.append((row, label))
+                continue
             bad = [c for c in layout.roles if (row, c) in bad_cells]
             if bad:  # the row is reported, never read with a guessed value
                 for c in bad:
@@ -255,6 +335,9 @@ class _SheetReader:
             "intent": intent,
         }
         self.respondents.append(record)
+        times = [_text(values[c]).strip() for c in layout.columns("answered_at") if not is_blank(values[c])]
+        if times:
+            self.answer_times[row] = "／".join(times)
         for col in layout.text_columns():
             # A comment merged over several cells is one comment, counted once (top-left cell).
             if is_blank(values[col]) or (row, col) in self.sheet.merged:
@@ -303,6 +386,200 @@ class _SheetReader:
         return marked[0][1] if marked else INTENT_ORDER[-1]
 
 
+@dataclass(frozen=True)
+class _YearSource:
+    """One place that states a fiscal year: a cell, a sheet name, the file name or --year."""
+
+    year: int
+    where: str  # as shown in messages: 概要!B1「2017」, シート名「平成30年度」, ファイル名「2018.xlsx」
+    sheet: str | None = None
+    cell: str | None = None
+
+
+def _is_help_text(key: str) -> bool:
+    """Tell whether a cell is help text of a template (「…例: 2017…」), never data."""
+    return "例" in key or key.startswith(("※", "注"))
+
+
+def _years_in_cells(sheet: RawSheet, last_row: int) -> list[_YearSource]:
+    """Every fiscal year stated next to, or inside, a 年度 / 開催日 label in the rows down to ``last_row``."""
+    found: list[_YearSource] = []
+    prefix = f"{sheet.name}!" if sheet.name else ""
+    for r, values in enumerate(sheet.rows[:last_row], start=1):
+        for col, value in enumerate(values):
+            if is_blank(value) or not isinstance(value, str) or (r, col) in sheet.merged:
+                continue
+            key = match_key(value)
+            if _is_help_text(key):
+                continue
+            if key in _YEAR_LABELS:
+                # The value sits in the next cell or the one after (a label merged over two cells);
+                # help text further right is not the value.
+                for c in range(col + 1, min(col + 3, len(values))):
+                    neighbour = values[c]
+                    if is_blank(neighbour) or (isinstance(neighbour, str) and match_key(neighbour) == key):
+                        continue
+                    if isinstance(neighbour, str) and _is_help_text(match_key(neighbour)):
+                        break
+                    year = fiscal_year_from_value(neighbour)
+                    if year is not None:
+                        found.append(_YearSource(year, f"{prefix}{_cell(r, c)}「{_text(neighbour).strip()}」",
+                                                 sheet.name, _cell(r, c)))
+                    break
+            elif any(label in key for label in _YEAR_LABELS):
+                year = fiscal_year_from_text(value)
+                if year is not None:
+                    found.append(_YearSource(year, f"{prefix}{_cell(r, col)}「{value.strip()[:40]}」",
+                                             sheet.name, _cell(r, col)))
+    return found
+
+
+def _answer_time_years(sheet: RawSheet, layout: _Layout) -> list[_YearSource]:
+    """The fiscal years of a web form's answer-time column (タイムスタンプ), one source for each year found."""
+    found: dict[int, _YearSource] = {}
+    for col in layout.columns("answered_at"):
+        for row in range(layout.data_start, len(sheet.rows) + 1):
+            value = _value(sheet.rows, row, col)
+            year = None if is_blank(value) else fiscal_year_from_value(value)
+            if year is not None and year not in found:
+                prefix = f"{sheet.name}!" if sheet.name else ""
+                found[year] = _YearSource(year, f"回答日時 {prefix}{_cell(row, col)}「{_text(value).strip()}」",
+                                          sheet.name, _cell(row, col))
+    return list(found.values())
+
+
+def _sheet_name_year(sheet: RawSheet) -> _YearSource | None:
+    """The year a sheet is named for (平成30年度, 令和元年度, 2019年度, R1), if it names exactly one."""
+    if not sheet.name:
+        return None
+    readings = fiscal_year_readings(sheet.name, file_name=True)
+    explicit = [r for r in readings if r.explicit]
+    # A bare era letter (R1, H30) counts only when it is the whole name, as in a sheet named R1.
+    if not explicit and not re.fullmatch(r"[HRhr]\s*\d{1,2}(年度?)?", unicodedata.normalize("NFKC", sheet.name).strip()):
+        return None
+    years = {r.fiscal_year for r in (explicit or readings)}
+    if len(years) != 1:
+        return None
+    return _YearSource(years.pop(), f"シート名「{sheet.name}」", sheet.name, None)
+
+
+def _conflict(name: str, a: _YearSource, b: _YearSource) -> Problem:
+    return Problem(name, a.sheet, a.cell,
+                   f"年度が食い違っています — {a.where} は {a.year} 年度、{b.where} は {b.year} 年度です。"
+                   "どちらが正しいか確かめて、違う方を直してください")
+
+
+def _agreeing(name: str, sources: Sequence[_YearSource], problems: list[Problem]) -> tuple[int | None, bool]:
+    """The one year all sources state (None if none), and False after reporting sources that disagree."""
+    if not sources:
+        return None, True
+    first = sources[0]
+    other = next((s for s in sources if s.year != first.year), None)
+    if other is not None:
+        problem = _conflict(name, first, other)
+        if problem not in problems:
+            problems.append(problem)
+        return None, False
+    return first.year, True
+
+
+@dataclass
+class _AnswerSheet:
+    """An answer sheet that was read, with the years stated on it."""
+
+    reader: _SheetReader
+    own_years: list[_YearSource]
+    fiscal_year: int | None = None
+
+
+def _decide_years(name: str, sheets: list[_AnswerSheet], book_years: list[_YearSource], year: int | None,
+                  problems: list[Problem], notes: list[str]) -> None:
+    """Give each answer sheet its fiscal year, comparing every reading (cells, sheet names, file name, --year).
+
+    Readings that disagree are a problem naming both. A workbook whose sheets are named for
+    different years (平成30年度 and 令和元年度) gives each sheet its own year; the 概要 sheet and
+    the file name must then name one of them. --year is used only where nothing else states a year.
+    """
+    named = {s.year for sheet in sheets for s in sheet.own_years if s.cell is None}
+    several = len(named) > 1
+    before = len(problems)
+    by_name = _name_year(name, year, problems, notes)
+    name_unclear = len(problems) > before  # the file name states two years: said already
+    if several:
+        for source in book_years + ([by_name] if by_name else []):
+            if source.year not in named:
+                shown = "・".join(f"{y} 年度" for y in sorted(named))
+                problems.append(Problem(name, source.sheet, source.cell,
+                    f"年度が食い違っています — {source.where} は {source.year} 年度ですが、シートは {shown} のものです。"
+                    "どちらが正しいか確かめて、違う方を直してください"))
+    undecided: list[str] = []
+    for sheet in sheets:
+        sources = sheet.own_years if several and sheet.own_years else sheet.own_years + book_years
+        stated, agree = _agreeing(name, sources, problems)
+        if not agree:
+            continue
+        if stated is None and several:
+            # A sheet without a year of its own in a workbook of several years: only the book can say.
+            stated, agree = _agreeing(name, book_years, problems)
+            if not agree:
+                continue
+        if stated is not None and by_name is not None and by_name.year != stated and not several:
+            problem = _conflict(name, sources[0], by_name)
+            if problem not in problems:  # the 概要 sheet is every sheet's source: say it once
+                problems.append(problem)
+            continue
+        if stated is None and by_name is not None:
+            stated, sources = by_name.year, [by_name]
+        if year is not None:
+            if stated is not None and stated != year:
+                problem = _conflict(name, _YearSource(year, f"--year {year}"), sources[0])
+                if problem not in problems:
+                    problems.append(problem)
+                continue
+            stated = year
+        if stated is None:
+            undecided.append(sheet.reader.sheet.name or "")
+        sheet.fiscal_year = stated
+    if undecided and not name_unclear:
+        if several:
+            shown = "」「".join(undecided)
+            problems.append(Problem(name, None, None,
+                f"シート「{shown}」の年度を決められません — このブックにはシートごとに年度がありますが、このシートには"
+                "ありません。シート名を年度（例: 令和元年度）にするか、見出しより上に年度を書いてください"))
+        else:
+            problems.append(Problem(name, None, None,
+                "年度が分かりません — 「概要」シートか見出しより上の行に年度・開催日を書くか、"
+                "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください"))
+
+
+def _name_year(name: str, year: int | None, problems: list[Problem], notes: list[str]) -> _YearSource | None:
+    """The fiscal year a file name (and the folders it sits in) states, or None; a problem when it states two.
+
+    A 4-digit year, a date or an era word (2017, 2018年2月, 平成29) is explicit; a bare H/R letter
+    (H29, R1) is read only when nothing explicit is there, since in 2017_r2 it means "round 2".
+    """
+    readings = fiscal_year_readings(Path(name).with_suffix("").as_posix(), file_name=True)
+    explicit = [r for r in readings if r.explicit]
+    chosen = explicit or readings
+    years = sorted({r.fiscal_year for r in chosen})
+    if len(years) > 1 and year is not None:
+        return None  # --year decides for a file whose name states two years
+    if len(years) > 1:
+        shown = "、".join(f"「{r.text}」は {r.fiscal_year} 年度" for r in chosen)
+        problems.append(Problem(name, None, None,
+            f"ファイル名から年度を決められません（{shown}） — ファイル名を直すか、"
+            "「概要」シートに年度を書くか、--year で指定してください"))
+        return None
+    if not years:
+        return None
+    ignored = [r.text for r in readings if not r.explicit and r.fiscal_year != years[0]]
+    if explicit and ignored:
+        used = "・".join(dict.fromkeys(r.text for r in explicit))
+        notes.append(f"{name}: ファイル名の「{'」「'.join(ignored)}」は年度とみなさず、「{used}」から {years[0]} 年度としました"
+                     "（違うときは --year で指定してください）。")
+    return _YearSource(years[0], f"ファイル名「{name}」")
+
+
 def _frames(respondents: list[dict], comments: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the two tidy frames with stable columns and dtypes, even when empty."""
     resp = pd.DataFrame(respondents, columns=list(RESPONDENT_COLUMNS))
@@ -310,47 +587,53 @@ def _frames(respondents: list[dict], comments: list[dict]) -> tuple[pd.DataFrame
     return _with_dtypes(resp), _with_dtypes(comm)
 
 
-@dataclass(frozen=True)
-class _IdCell:
-    fiscal_year: int | None
-    respondent_id: str
-    problem: Problem  # where the id stands; message filled in when it turns out to be a duplicate
+def _duplicate_ids(name: str, readers: Sequence[_SheetReader]) -> list[Problem]:
+    """Report every respondent id used again within the sheet that numbered it, naming both cells.
 
-
-def _duplicate_ids(id_cells: list[_IdCell]) -> list[Problem]:
-    """Report every respondent id used again within one fiscal year, naming both cells."""
-    first: dict[tuple[int | None, str], Problem] = {}
+    Sheets (and files) number their respondents independently (each group's sheet from 1), so
+    the same id on two sheets is two people; a copied file is caught by its rows instead.
+    """
     problems = []
-    for item in id_cells:
-        key = (item.fiscal_year, match_key(item.respondent_id))
-        if key not in first:
-            first[key] = item.problem
-            continue
-        place = first[key].location
-        # Files whose year is unknown are compared with each other, as if of one year.
-        within = f" {item.fiscal_year} 年度の中で" if item.fiscal_year is not None else "、年度が分からないファイルの中で"
-        problems.append(Problem(
-            item.problem.file, item.problem.sheet, item.problem.cell,
-            f"回答者ID「{item.respondent_id}」が{within}重複しています（{place} と同じ）",
-        ))
+    for reader in readers:
+        first: dict[str, Problem] = {}
+        for respondent_id, where in reader.id_cells:
+            key = match_key(respondent_id)
+            if key not in first:
+                first[key] = where
+                continue
+            problems.append(Problem(where.file, where.sheet, where.cell,
+                f"回答者ID「{respondent_id}」がシートの中で重複しています（{first[key].location} と同じ）"))
     return problems
 
 
-def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Survey, list[_IdCell]]:
-    name = book.path.name
+_ROLE_NOTES = {
+    "legend": "凡例・記入例のシート",
+    "notes": "メモ・備考のシート",
+    "group_worksheet": "グループワークのシート（集計の対象外）",
+    "tally": "集計（選択肢ごとの人数）のシート",
+}
+
+
+_Place = tuple[str, str, int]  # file, sheet, row of a respondent
+
+
+def _read_book(book: RawBook, year: int | None, vocab: Vocabulary,
+               name: str | None = None) -> tuple[Survey, dict[_Place, str]]:
+    """Read one file: give every sheet a role, read the answer sheets, decide each sheet's fiscal year."""
+    name = printable(name or book.path.name)
     problems: list[Problem] = []
     notes: list[str] = []
-    readers: list[_SheetReader] = []
-    year_sources: list[int] = []
+    answer_sheets: list[_AnswerSheet] = []
+    skipped: list[str] = []  # sheets recognised as something other than answers
+    book_years: list[_YearSource] = []
     has_content = False  # anything typed outside the 概要 sheet
     for sheet in book.sheets:
-        label = sheet.name or name
-        if match_key(sheet.name or "") == match_key(OVERVIEW_SHEET):
+        label = printable(sheet.name or name)
+        kind = vocab.sheet_kind(sheet.name) if sheet.name else None
+        if kind == "overview":
             problems.extend(_bad_cell_problems(name, sheet, len(sheet.rows)))
             notes.extend(_cleaned_notes(name, sheet))
-            found = _year_in_cells(sheet.rows)
-            if found is not None:
-                year_sources.append(found)
+            book_years.extend(_years_in_cells(sheet, len(sheet.rows)))
             continue
         if not any(not is_blank(v) for row in sheet.rows for v in row):
             if sheet.name is None:  # a CSV file holding only a BOM, commas or blank lines
@@ -359,6 +642,10 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
                 problems.append(Problem(name, sheet.name, None, "シートが空です — 回答を入力したシートか確かめてください"))
             else:
                 notes.append(f"{name}: 空のシート「{label}」を読み飛ばしました。")
+            continue
+        if kind in ("legend", "notes", "group_worksheet"):
+            notes.append(f"{name}: シート「{label}」は{_ROLE_NOTES[kind]}とみなし、回答としては読み込みません。")
+            skipped.append(label)
             continue
         has_content = True
         if sheet.hidden:
@@ -369,51 +656,75 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary) -> tuple[Surv
         if layout is None:
             notes.append(f"{name}: シート「{label}」には回答の見出し行がないため読み飛ばしました。")
             continue
+        layout = _two_row_header(sheet, layout, vocab)
+        if _is_tally(sheet, layout, vocab, named_tally=kind == "tally"):
+            notes.append(f"{name}: シート「{label}」は{_ROLE_NOTES['tally']}とみなし、回答としては読み込みません"
+                         f"（{_cell(layout.data_start, (list(layout.marks()) or [layout.column('intent') or 0])[0])} などが人数）。")
+            skipped.append(label)
+            continue
         # Untrustworthy cells in and above the header are reported even if the sheet is not read.
-        header_problems = _bad_cell_problems(name, sheet, layout.header_row)
+        header_problems = _bad_cell_problems(name, sheet, layout.data_start - 1)
         problems.extend(header_problems)
+        structure: list[Problem] = []
         if layout.column("intent") is None and len(layout.marks()) < 2:
-            problems.extend(_missing_intent(name, sheet, layout, vocab))
-            continue
-        repeated = _repeated_columns(name, sheet, layout)
-        if repeated:
-            problems.extend(repeated)
-            continue
-        if layout.column("group") is None and sheet_group is None:
-            problems.append(Problem(name, sheet.name, f"{layout.header_row}行目",
+            structure = _missing_intent(name, sheet, layout, vocab)
+        else:
+            structure = _repeated_columns(name, sheet, layout)
+        if not structure and layout.column("group") is None and sheet_group is None:
+            structure = [Problem(name, sheet.name, f"{layout.header_row}行目",
                 "区分の列がありません — 見出し「区分」「属性」「立場」「参加区分」のいずれかの列を作るか、"
-                "シート名を「市民」「職員」にしてください"))
+                "シート名を「市民」「職員」にしてください")]
+        if structure:
+            if layout.two_row:
+                structure = [dataclasses.replace(p, message=p.message + f"（{layout.header_row}〜{layout.header_row + 1}"
+                             "行目を 2 行の見出しとして、上の行と下の行をつないで読みました。見出しを 1 行にすると確実です）")
+                             for p in structure]
+            problems.extend(structure)
             continue
         notes.extend(_cleaned_notes(name, sheet))
-        found = _year_in_cells(sheet.rows[: layout.header_row - 1])
-        if found is not None:
-            year_sources.append(found)
+        own_years = _years_in_cells(sheet, layout.header_row - 1)
+        own_years += _answer_time_years(sheet, layout)
+        named = _sheet_name_year(sheet)
+        if named is not None:
+            own_years.insert(0, named)
+        if layout.two_row:
+            notes.append(f"{name}: シート「{label}」の {layout.header_row}〜{layout.header_row + 1} 行目を 2 行の見出しとして、"
+                         "上の行と下の行をつないで読みました。")
         affiliations = layout.columns("affiliation")
         if len(affiliations) > 1:
             cells = "、".join(f"{_cell(layout.header_row, c)}「{_text(layout.headers[c]).strip()}」" for c in affiliations)
-            where = f"シート「{sheet.name}」の" if sheet.name else ""
+            where = f"シート「{label}」の" if sheet.name else ""
             notes.append(f"{name}: {where}所属の列が {len(affiliations)} つあります（{cells}）。"
                          "すべての値を「／」でつないで所属として読み込みました。")
-        reader = _SheetReader(book, sheet, layout, sheet_group, vocab)
+        reader = _SheetReader(name, sheet, layout, sheet_group, vocab)
         reader.read()
         notes.extend(_unlabelled_columns(name, sheet, layout))
+        for row, text in reader.footer_rows:
+            notes.append(f"{name} {label}!{row}行目: 「{printable(text)}」の行は表の下の合計・備考の行とみなし、"
+                         "回答者として数えていません。")
         if sheet.hidden_rows:
             notes.append(f"{name}: シート「{label}」の非表示の行も回答として読み込みました。")
         if not reader.respondents and not reader.problems and not header_problems:
             problems.append(Problem(name, sheet.name, None, "見出し行の下に回答が 1 件もありません"))
-        readers.append(reader)
+        answer_sheets.append(_AnswerSheet(reader, own_years))
         problems.extend(reader.problems)
         notes.extend(reader.notes)
-    if not readers and not problems:
+    if not answer_sheets and not problems and skipped:
+        problems.append(Problem(name, None, None,
+            f"回答のシートがありません — シート「{'」「'.join(skipped)}」は回答ではないシートとみなしました（メモを参照）。"
+            "回答を入力したシートがあるか確かめてください"))
+    elif not answer_sheets and not problems:
         problems.append(Problem(name, None, None,
             f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「区分」「協働したいと思いますか」などの見出しが必要です"))
     # A file with nothing in it has no year to find; saying so would only add noise to 空です.
-    fiscal_year = _fiscal_year(name, year, year_sources, problems, notes) if has_content else year
-    respondents = [dict(r, fiscal_year=fiscal_year) for reader in readers for r in reader.respondents]
-    comments = [dict(c, fiscal_year=fiscal_year) for reader in readers for c in reader.comments]
+    if has_content and answer_sheets:
+        _decide_years(name, answer_sheets, book_years, year, problems, notes)
+    respondents = [dict(r, fiscal_year=s.fiscal_year) for s in answer_sheets for r in s.reader.respondents]
+    comments = [dict(c, fiscal_year=s.fiscal_year) for s in answer_sheets for c in s.reader.comments]
     resp, comm = _frames(respondents, comments)
-    id_cells = [_IdCell(fiscal_year, rid, where) for reader in readers for rid, where in reader.id_cells]
-    return Survey(resp, comm, problems, notes), id_cells
+    problems += _duplicate_ids(name, [s.reader for s in answer_sheets])
+    times = {(name, s.reader.sheet.name or "", row): time for s in answer_sheets for row, time in s.reader.answer_times.items()}
+    return Survey(resp, comm, problems, notes), times
 
 
 _ROLE_NAMES = {"group": "区分", "intent": "「協働したいと思いますか」", "respondent_id": "回答者ID"}
@@ -449,7 +760,7 @@ def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Probl
             f"「協働したいと思いますか」の列（{shown(intent)}）と印の列（{shown(marks)}）の両方があります — "
             "どちらで答えたか決められません。回答でない列の見出しを変えてください"))
     for role, cols in layout.repeated_roles().items():
-        if role == "affiliation":  # read together, see _SheetReader.affiliation
+        if role in ("affiliation", "answered_at"):  # read together; a form may give a start and an end time
             continue
         what = _ROLE_NAMES.get(role) or f"「{role.removeprefix('mark:')}」の印"
         problems.append(Problem(name, sheet.name, _cell(layout.header_row, cols[0]),
@@ -461,7 +772,7 @@ def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Probl
 def _unlabelled_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[str]:
     """Say which columns hold values under the header but have no header, and so are not read."""
     found: dict[int, int] = {}  # column -> first row with a value
-    for row in range(layout.header_row + 1, len(sheet.rows) + 1):
+    for row in range(layout.data_start, len(sheet.rows) + 1):
         for col, value in enumerate(sheet.rows[row - 1]):
             if col not in layout.roles and col not in found and not is_blank(value) and (row, col) not in sheet.merged:
                 found[col] = row
@@ -488,49 +799,6 @@ def _cleaned_notes(name: str, sheet: RawSheet) -> list[str]:
             "（縦タブ・改ページは改行にしました）。"]
 
 
-def _fiscal_year(name: str, year: int | None, found: list[int], problems: list[Problem],
-                 notes: list[str]) -> int | None:
-    """Decide the fiscal year: --year, else the workbook's own cells, else the file name."""
-    if year is not None:
-        return year
-    if len(set(found)) > 1:
-        years = "・".join(str(y) for y in sorted(set(found)))
-        problems.append(Problem(name, None, None, f"ファイルの中で年度が食い違っています（{years}） — --year で指定してください"))
-        return None
-    if found:
-        return found[0]
-    return _fiscal_year_from_name(name, problems, notes)
-
-
-def _fiscal_year_from_name(name: str, problems: list[Problem], notes: list[str]) -> int | None:
-    """The fiscal year a file name states; a problem when it states none, or two that disagree.
-
-    A 4-digit year, a date or an era word (2017, 2018年2月, 平成29) is explicit; a bare H/R letter
-    (H29, R1) is read only when nothing explicit is there, since in 2017_r2 it means "round 2".
-    """
-    readings = fiscal_year_readings(Path(name).stem, file_name=True)
-    explicit = [r for r in readings if r.explicit]
-    chosen = explicit or readings
-    years = sorted({r.fiscal_year for r in chosen})
-    if len(years) > 1:
-        shown = "、".join(f"「{r.text}」は {r.fiscal_year} 年度" for r in chosen)
-        problems.append(Problem(name, None, None,
-            f"ファイル名から年度を決められません（{shown}） — ファイル名を直すか、"
-            "「概要」シートに年度を書くか、--year で指定してください"))
-        return None
-    if not years:
-        problems.append(Problem(name, None, None,
-            "年度が分かりません — 「概要」シートか見出しより上の行に年度・開催日を書くか、"
-            "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください"))
-        return None
-    ignored = [r.text for r in readings if not r.explicit and r.fiscal_year != years[0]]
-    if explicit and ignored:
-        used = "・".join(dict.fromkeys(r.text for r in explicit))
-        notes.append(f"{name}: ファイル名の「{'」「'.join(ignored)}」は年度とみなさず、「{used}」から {years[0]} 年度としました"
-                     "（違うときは --year で指定してください）。")
-    return years[0]
-
-
 def load_questionnaire(
     path: str | os.PathLike[str],
     *,
@@ -555,25 +823,114 @@ def load_questionnaires(
     A file that cannot be read raises UnreadableFileError, unless a list is passed as
     ``unreadable``: then the error is appended to it and the other files are still loaded.
     ``password`` (text, or a function of the path) opens password-protected workbooks.
+    ``year`` is used only for files that state no year of their own (a problem where it contradicts one).
+    A file identical to an earlier one, and rows copied from another file, are problems and counted once.
     """
     vocab = vocabulary or default_vocabulary()
-    books = []
-    for path in paths:
+    paths = [Path(p) for p in paths]
+    books: list[tuple[RawBook, str]] = []
+    for path, label in zip(paths, input_labels(paths)):
         try:
-            books.append(_read_book(read_raw(path, password=password), year, vocab))
+            books.append((read_raw(path, password=password), label))
         except UnreadableFileError as error:
             if unreadable is None:
                 raise
             unreadable.append(error)
-    parts = [survey for survey, _ in books]
+    # Of identical files the one with the shortest name is the original: 「2018 (1).csv」 is the copy.
+    original: dict[str, str] = {}
+    for book, label in sorted(books, key=lambda item: (len(Path(item[1]).stem), item[1])):
+        original.setdefault(book.digest, label)
+    parts: list[Survey] = []
+    times: dict[_Place, str] = {}
+    copies: list[Problem] = []
+    for book, label in books:
+        if original[book.digest] != label:
+            copies.append(Problem(printable(label), None, None,
+                f"{printable(original[book.digest])} と中身がまったく同じファイルです — {COPY_ADVICE}"
+                "片方を入力フォルダから外してください（2 回は数えていません）"))
+            continue
+        part, part_times = _read_book(book, year, vocab, label)
+        parts.append(part)
+        times.update(part_times)
     empty_resp, empty_comm = _frames([], [])
     # Re-applying dtypes after concat keeps them right even for frames that were empty.
     resp = _with_dtypes(pd.concat([empty_resp, *(p.respondents for p in parts)], ignore_index=True))
     comm = _with_dtypes(pd.concat([empty_comm, *(p.comments for p in parts)], ignore_index=True))
-    problems = [p for part in parts for p in part.problems]
-    problems += _duplicate_ids([item for _, id_cells in books for item in id_cells])
+    problems = [p for part in parts for p in part.problems] + copies
+    copied, resp, comm = _copied_rows(resp, comm, times)
+    problems += copied
     notes = [n for part in parts for n in part.notes]
     return Survey(resp, comm, problems, notes)
+
+
+COPY_ADVICE = "同じファイルの写しではありませんか。"
+
+
+def _copied_rows(resp: pd.DataFrame, comm: pd.DataFrame,
+                 times: dict[_Place, str]) -> tuple[list[Problem], pd.DataFrame, pd.DataFrame]:
+    """Find respondents whose whole row (answers, affiliation, comments, answer time) repeats one in another file of the year.
+
+    Only rows with a comment, an affiliation or a web form's answer time are compared: two people
+    may well give the same 区分 and answer and nothing else. The later copy is reported, naming
+    both places, and dropped.
+    """
+    texts: dict[tuple[str, str, int], tuple[tuple[str, str], ...]] = {}
+    for (file, sheet, row), group in comm.groupby(["file", "sheet", "row"], sort=False):
+        texts[(file, sheet, int(row))] = tuple(sorted(zip(group["header"], group["text"])))
+    first: dict[tuple, tuple[str, str, int]] = {}
+    pairs: dict[tuple[str, str, str, str], list[tuple[int, int]]] = {}
+    dropped: set[tuple[str, str, int]] = set()
+    for record in resp.itertuples(index=False):
+        place = (record.file, record.sheet, int(record.row))
+        comments = texts.get(place, ())
+        time = times.get(place)
+        if not comments and pd.isna(record.affiliation) and time is None:
+            continue
+        key = (None if pd.isna(record.fiscal_year) else int(record.fiscal_year), record.respondent_id,
+               record.group_detail, record.affiliation, str(record.intent), comments, time)
+        if key not in first:
+            first[key] = place
+            continue
+        earlier = first[key]
+        if earlier[0] == place[0]:
+            continue  # the same answer twice in one file: two people may write alike
+        pairs.setdefault((earlier[0], earlier[1], place[0], place[1]), []).append((earlier[2], place[2]))
+        dropped.add(place)
+    problems = []
+    for (file1, sheet1, file2, sheet2), rows in pairs.items():
+        (row1, row2) = rows[0]
+        there = f"{file1} {sheet1 + '!' if sheet1 else ''}{row1}行目"
+        problems.append(Problem(file2, sheet2 or None, f"{row2}行目",
+            f"{len(rows)} 人分の回答が別のファイルと同じです（この行は {there} と同じ） — {COPY_ADVICE}"
+            "片方を入力フォルダから外すか、重なった行を消してください（2 回は数えていません）"))
+    if dropped:
+        def keep(frame: pd.DataFrame) -> pd.Series:
+            places = zip(frame["file"], frame["sheet"], frame["row"].astype(int))
+            return pd.Series([p not in dropped for p in places], index=frame.index, dtype=bool)
+
+        resp = resp[keep(resp)].reset_index(drop=True)
+        comm = comm[keep(comm)].reset_index(drop=True)
+    return problems, resp, comm
+
+
+def input_labels(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """How each input file is named in messages and tables: its name, or its path from the folder scanned.
+
+    Files in subfolders (one folder per year is common) and files whose names repeat are named
+    by their path from the folder that holds them all, so that 2018/回答.xlsx and 2019/回答.xlsx differ.
+    """
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    names = [p.name for p in absolute]
+    parents = {p.parent for p in absolute}
+    if len(parents) <= 1:
+        return names
+    common = Path(os.path.commonpath([str(p) for p in parents]))
+    relative = [p.relative_to(common).as_posix() for p in absolute]
+    if len(set(names)) < len(names):
+        return relative
+    # A folder named for a year (2018年度/) is a reading of the year, so it is shown and read.
+    return [rel if fiscal_year_readings(str(Path(rel).parent), file_name=True) and Path(rel).parent != Path(".")
+            else name for rel, name in zip(relative, names)]
 
 
 def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -615,13 +972,27 @@ def is_sample(path: str | os.PathLike[str]) -> bool:
 # in data/raw/; this name is reserved so a folder scan never reads them as a questionnaire.
 CORRECTIONS_FILE_NAME = "theme_corrections.xlsx"
 
+# Files a computer leaves in folders by itself: never questionnaires, never worth a word.
+_SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+
 
 def _questionnaire_files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(("~$", "."))
-        and p.name != CORRECTIONS_FILE_NAME
-    )
+    """Every file in a folder and its subfolders, sorted, but Excel's ~$ lock files, hidden and system files
+    and the reserved theme-corrections file.
+
+    Files of any type are listed, so that each one is either read or named as unreadable;
+    a symbolic link is listed too and read only if it points inside the folder (see read_raw).
+    """
+    found: list[Path] = []
+    for entry in sorted(folder.iterdir()):
+        if (entry.name.startswith(("~$", ".")) or entry.name.lower() in _SYSTEM_FILES
+                or entry.name == CORRECTIONS_FILE_NAME):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            found.extend(_questionnaire_files(entry))
+        else:
+            found.append(entry)
+    return found
 
 
 def _select_inputs(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -666,7 +1037,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
             continue
         found, skipped = _select_inputs(given)
         if not found:
-            raise UnreadableFileError(given, "フォルダにアンケートのファイル（.xlsx・.csv）がありません。")
+            raise UnreadableFileError(given, "フォルダにアンケートのファイル（.xlsx・.ods・.csv）がありません。")
         files.extend(found)
         if skipped:
             notes.append(_skipped_note(given, skipped))
@@ -676,10 +1047,11 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
 def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
                 unreadable: Iterable[UnreadableFileError] = ()) -> pd.DataFrame:
     """One row per input file: its fiscal year, respondents, comments, problems and a status word."""
+    paths = list(paths)
     failed = {e.path.name: e.message for e in unreadable}
     problems = pd.Series([p.file for p in survey.problems], dtype="object").value_counts()
     rows = []
-    for name in (Path(p).name for p in paths):
+    for name in map(printable, input_labels(paths)):
         mine = survey.respondents[survey.respondents["file"] == name]
         years = sorted(mine["fiscal_year"].dropna().unique())
         count = int(problems.get(name, 0))
@@ -689,7 +1061,7 @@ def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
             "respondents": len(mine),
             "comments": int((survey.comments["file"] == name).sum()),
             "problems": count,
-            "status": "読めません: " + failed[name] if name in failed else ("要修正" if count else "OK"),
+            "status": "読めません: " + failed[Path(name).name] if Path(name).name in failed else ("要修正" if count else "OK"),
         })
     frame = pd.DataFrame(rows, columns=["file", "fiscal_year", "respondents", "comments", "problems", "status"])
     frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")

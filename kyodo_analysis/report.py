@@ -22,7 +22,9 @@ from .corrections import apply_corrections, find_corrections, load_corrections
 from .intent import intent_shares
 from .io import atomic_directory, write_table
 from .labels import to_japanese
-from .questionnaire import Problem, Survey, load_questionnaires
+from .questionnaire import Problem, Survey, is_sample, load_questionnaires
+
+SAMPLE_BANNER = "架空のサンプルデータによる集計です"
 from .quotes import default_privacy, select_quotes
 from .text import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
 from .themes import (RuleSet, compare_groups, load_rules, tag_comments, theme_shares, with_matched_words,
@@ -258,8 +260,9 @@ def render_index(
     notes: Sequence[str],
     problems: Sequence[Problem],
     extra_tables: Sequence[tuple[str, list[Path]]],
+    invented: bool = False,
 ) -> str:
-    """Return the self-contained Japanese index page (relative links only)."""
+    """Return the self-contained Japanese index page (relative links only); ``invented`` marks sample data at the top."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="ja">',
@@ -269,6 +272,8 @@ def render_index(
         f"<title>{_e(title)}</title>",
         f"<style>{_STYLE}</style></head>",
         "<body>",
+        *([f'<p class="note"><strong>{SAMPLE_BANNER}</strong>（同梱の架空のサンプルだけから作りました。'
+           "本番の集計ではありません）</p>"] if invented else []),
         f"<h1>{_e(title)}</h1>",
         f"<p>{_e(counts)}</p>",
         "<p>読み込んだファイル: " + "、".join(_e(s) for s in sources) + "</p>",
@@ -520,7 +525,7 @@ def build_report(
             page = render_index(
                 out.figures, title=f"{survey_title} 集計結果（{plots.years_label(years)}）",
                 sources=[p.name for p in paths], counts=counts, notes=notes,
-                problems=survey.problems, extra_tables=extra,
+                problems=survey.problems, extra_tables=extra, invented=all(is_sample(p) for p in paths),
             )
             (root / INDEX).write_text(page, encoding="utf-8")
         figures, tables = out.figures, out.tables

@@ -29,6 +29,8 @@ MAX_ROWS_PER_SHEET = 100_000
 # Rows of all sheets together: many hidden sheets just under the per-sheet limit cost as much as one huge one.
 MAX_ROWS_TOTAL = 150_000
 MAX_CELLS = 500_000
+# Excel itself holds at most 32,767 characters in a cell; a longer one was not typed in Excel.
+MAX_CELL_CHARS = 32_767
 # openpyxl creates one object for every cell of every merged range while loading, so the merged
 # area is paid in memory however small the file is (A1:XFD1048576 is 17 billion cells).
 MAX_MERGED_CELLS = 500_000
@@ -294,6 +296,7 @@ class _PartScan:
     merged_cells: int = 0  # the summed area of the merged ranges
     widest_merge: str = ""
     widest_merge_cells: int = 0
+    long_run: bool = False  # text of 32,768 bytes or more without a tag: maybe a cell over Excel's limit
 
 
 def _range_end(text: str) -> tuple[int | None, int | None] | None:
@@ -350,6 +353,61 @@ def _check_encoding(head: bytes, part: str) -> None:
         )
 
 
+_WINDOW = (MAX_CELL_CHARS + 1) // 2
+
+
+def _has_long_run(buf: bytes) -> bool:
+    """Tell whether ``buf`` may hold more than MAX_CELL_CHARS bytes without a tag (a cell over Excel's limit).
+
+    Such a run covers at least one whole aligned window of half that size, so looking for "<" in
+    each window (a fast memchr) finds every one; a shorter run found too is checked exactly later.
+    """
+    return any(buf.find(b"<", start, start + _WINDOW) == -1 for start in range(0, len(buf) - _WINDOW + 1, _WINDOW))
+
+
+def too_long_message(where: str, length: int) -> str:
+    """Refusal for a cell longer than Excel can hold, naming the cell."""
+    return (f"{where} のセルが長すぎます（{length:,} 文字。Excel の 1 セルの上限は {MAX_CELL_CHARS:,} 文字）。"
+            "Excel で作ったファイルではない可能性があります。そのセルを短くするか、元のファイルを用意し直してください。")
+
+
+def _long_cells(archive: zipfile.ZipFile, parts: list[str], titles: dict[str, str]) -> None:
+    """Refuse a cell longer than Excel's 32,767 characters, naming it (openpyxl would cut it silently).
+
+    Only parts holding a long run of text are parsed: inline text and formulas in sheets, and
+    shared strings, whose too-long entries are then looked up in the sheets that use them.
+    """
+    from defusedxml.ElementTree import iterparse
+
+    long_shared: dict[str, int] = {}  # index -> length
+    for part in parts:
+        if part.lower().endswith("sharedstrings.xml"):
+            index = 0
+            with archive.open(part) as stream:
+                for _event, element in iterparse(stream):
+                    if _local(element.tag) == "si":
+                        length = len("".join(element.itertext()))
+                        if length > MAX_CELL_CHARS:
+                            long_shared[str(index)] = length
+                        index += 1
+                        element.clear()
+    sheets = [p for p in archive.namelist() if _SHEET_PART.search(p)] if long_shared else parts
+    for part in sheets:
+        if not _SHEET_PART.search(part):
+            continue
+        with archive.open(part) as stream:
+            for _event, element in iterparse(stream):
+                if _local(element.tag) != "c":
+                    continue
+                values = [child for child in element.iter() if _local(child.tag) in ("v", "t", "f")]
+                length = max((len(v.text or "") for v in values), default=0)
+                if element.get("t") == "s":
+                    length = max([length, *(long_shared.get(v.text or "", 0) for v in values)])
+                if length > MAX_CELL_CHARS:
+                    raise Refused(too_long_message(f"{titles.get(part, part)}!{element.get('r') or ''}", length))
+                element.clear()
+
+
 def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, is_sheet: bool) -> _PartScan:
     """Stream one XML part: refuse a DTD anywhere; for a sheet count rows, cells and formulas."""
     scan = _PartScan()
@@ -365,6 +423,7 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, is_sheet: bool) 
                     first = False
                 if _DOCTYPE.search(buf):
                     raise Refused(_entity_message(info.filename))
+                scan.long_run = scan.long_run or _has_long_run(buf)
                 # Cut before the last "<": well-formed XML has no "<" inside a tag (not even in an
                 # attribute value), so every tag before the cut is whole and none is seen twice.
                 cut = len(buf) if not chunk else max(buf.rfind(b"<"), 0)
@@ -492,8 +551,8 @@ def _not_a_workbook(names: set[str]) -> str:
     )
 
 
-def check_package(data: bytes) -> CheckedPackage:
-    """Check a zip package before openpyxl opens it: a workbook inside, no bomb, within every limit."""
+def _check_zip(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo], set[str]]:
+    """The zip-level checks every package gets: complete, not a bomb, no zip password, usual compression."""
     entries = _declared_entries(data)
     if entries is None:
         raise Refused(TRUNCATED)
@@ -529,6 +588,12 @@ def check_package(data: bytes) -> CheckedPackage:
             raise Refused(
                 "Excel が使わない圧縮方式で作られています。Excel で開いて「Excel ブック（.xlsx）」として保存し直してください。"
             )
+    return archive, infos, names
+
+
+def check_package(data: bytes) -> CheckedPackage:
+    """Check a zip package before openpyxl opens it: a workbook inside, no bomb, within every limit."""
+    archive, infos, names = _check_zip(data)
     if "[Content_Types].xml" not in names or not any("workbook" in n.lower() for n in names):
         raise Refused(_not_a_workbook(names))
     # Every XML part is scanned for a DTD before any of them is parsed, even the small ones.
@@ -541,6 +606,9 @@ def check_package(data: bytes) -> CheckedPackage:
     if workbook is None:
         raise Refused(_not_a_workbook(names))
     titles = _sheet_titles(archive, workbook, names)
+    long_parts = [part for part, scan in scans.items() if scan.long_run]
+    if long_parts:
+        _long_cells(archive, long_parts, titles)
     sheets = tuple(
         SheetPart(titles.get(part, part), part, scan.rows, scan.cells, scan.formulas, scan.merged_cells,
                   scan.widest_merge)
@@ -573,6 +641,21 @@ def check_package(data: bytes) -> CheckedPackage:
             "回答以外のシートや、書式だけが入った行・列を削除して保存し直すか、ファイルを分けてください。"
         )
     return CheckedPackage(data, sheets)
+
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def check_ods_package(data: bytes) -> None:
+    """Check an OpenDocument spreadsheet (.ods) before it is parsed: the zip checks and no DTD in any XML part."""
+    archive, infos, names = _check_zip(data)
+    mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
+    if "content.xml" not in names or mimetype != ODS_MIMETYPE:
+        raise Refused("OpenDocument スプレッドシート（.ods）ではありません。LibreOffice Calc などで開き、"
+                      "「ODF スプレッドシート（.ods）」か「Excel ブック（.xlsx）」として保存し直してください。")
+    for info in infos:
+        if info.filename.lower().endswith(_XML_SUFFIXES):
+            _scan_part(archive, info, False)
 
 
 def used_area_message(title: str, rows: int, columns: int, total: int, farthest: str) -> str:

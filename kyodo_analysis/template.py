@@ -57,7 +57,8 @@ def build_template(year: int | None = None) -> Workbook:
     ):
         overview.cell(row=row, column=1, value=label).font = Font(bold=True)
         overview.cell(row=row, column=2, value=value)
-    overview["D1"] = "年度は西暦（例: 2017）か和暦（例: 平成29年度）で。開催日は日付で入力してください。"
+    # Help text holds no year: a reader must never take an example for the year (B1 left blank).
+    overview["D1"] = "← B 列に、年度を西暦か和暦で、開催日を日付で入力してください。"
     overview.column_dimensions["A"].width = 18
     overview.column_dimensions["B"].width = 18
     return workbook

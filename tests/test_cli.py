@@ -149,10 +149,17 @@ def test_an_explicitly_named_sample_is_read_beside_real_files(tmp_path):
 
 
 def test_a_folder_without_questionnaires_is_refused_with_exit_2(tmp_path):
-    (tmp_path / "memo.txt").write_text("メモ", encoding="utf-8")
     done = run("validate", tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"{tmp_path.name}: フォルダにアンケートのファイル（.xlsx・.csv）がありません。"
+    assert done.stderr.strip() == f"{tmp_path.name}: フォルダにアンケートのファイル（.xlsx・.ods・.csv）がありません。"
+
+
+def test_a_file_of_another_type_in_the_folder_is_named_not_skipped(tmp_path):
+    (tmp_path / "memo.txt").write_text("メモ", encoding="utf-8")
+    (tmp_path / ".gitkeep").write_text("", encoding="utf-8")
+    done = run("validate", tmp_path)
+    assert done.returncode == 2
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == ["memo.txt"]
 
 
 def test_an_unreadable_file_gets_one_message_and_no_advice_about_cells(tmp_path):

@@ -159,9 +159,11 @@ def test_extension_and_content_disagree(tmp_path):
     workbook_as_csv = H.valid(tmp_path / "src.xlsx").rename(tmp_path / "2017.csv")
     with pytest.raises(UnreadableFileError, match="中身は Excel ブックです。拡張子を .xlsx に"):
         read_raw(workbook_as_csv)
-    workbook_as_xls = H.valid(tmp_path / "src2.xlsx").rename(tmp_path / "2016.xls")
+    workbook_as_xls = H.valid(tmp_path / "src2.xlsx").rename(tmp_path / "2017.xls")
     assert load_questionnaire(workbook_as_xls).ok  # an .xlsx renamed .xls is simply read
-    with pytest.raises(UnreadableFileError, match="対応していない形式です（.ods）"):
+    with pytest.raises(UnreadableFileError, match="対応していない形式です（.tsv）"):
+        read_raw(_write(tmp_path / "2017.tsv", b"a\tb\n"))
+    with pytest.raises(UnreadableFileError, match="ファイルが途中で切れているか壊れています"):
         read_raw(_write(tmp_path / "2017.ods", b"PK\x03\x04"))
 
 
@@ -170,7 +172,7 @@ def test_csv_limits_and_damage(tmp_path):
     with pytest.raises(UnreadableFileError, match="行が多すぎます（上限は 100,000 行）"):
         read_raw(_write(tmp_path / "2017.csv", rows.encode()))
     huge_field = '回答者ID,理由\r\n1,"' + "あ" * 200_000 + '"\r\n'
-    with pytest.raises(UnreadableFileError, match="CSV として読めません（2 行目"):
+    with pytest.raises(UnreadableFileError, match="2 行目 のセルが長すぎます"):
         read_raw(_write(tmp_path / "2016.csv", huge_field.encode()))
 
 

@@ -9,7 +9,7 @@ has a header (a pre-printed id alone does not count) is exactly one of
 
 * counted as one respondent,
 * reported in a problem naming one of its cells, and not counted, or
-* noted as a repetition of the header row,
+* noted as a repetition of the header row, or as a row of totals or notes under the table,
 
 so rows in = respondents out + rows reported + rows noted, and no respondent comes from any other
 row. A duplicate-id problem names a row that is also counted; it is counted once, as a respondent.
@@ -117,8 +117,8 @@ def _check_accounting(survey, header, rows, first_row: int, *, workbook: bool = 
     # A column missing or claimed twice is reported at the header row and the sheet is not read;
     # an untrustworthy header cell (a formula, an error value) is reported and the sheet still read.
     not_read = [p for p in survey.problems
-                if (p.cell or "").endswith("行目") or p.message.startswith("回答の見出し行")
-                or (_row_of(p.cell) == header_row and not re.search(r"数式|エラー値", p.message))]
+                if (p.cell or "").endswith("行目") or p.message.startswith(("回答の見出し行", "回答のシートがありません"))
+                or (_row_of(p.cell) == header_row and p.sheet != "概要" and not re.search(r"数式|エラー値", p.message))]
     if not_read:
         assert survey.respondents.empty, [str(p) for p in not_read]
         return
@@ -131,7 +131,8 @@ def _check_accounting(survey, header, rows, first_row: int, *, workbook: bool = 
                if any(not is_blank(row[c]) for c in columns if c != id_col)}
     counted = list(survey.respondents["row"])
     reported = {r for p in survey.problems if (r := _row_of(p.cell)) is not None and first_row <= r <= last_row}
-    noted = {int(m[1]) for note in survey.notes for m in [re.search(r"(\d+)行目: 見出し行の繰り返し", note)] if m}
+    noted = {int(m[1]) for note in survey.notes
+             for m in [re.search(r"(\d+)行目: (?:見出し行の繰り返し|「.*」の行は表の下の合計・備考の行)", note)] if m}
     assert len(counted) == len(set(counted)), counted  # one respondent per row, never duplicated
     assert set(counted) <= rows_in, (sorted(set(counted) - rows_in), rows)  # no phantom respondent
     assert not set(counted) & noted

@@ -101,21 +101,19 @@ def test_every_problem_is_listed_with_its_cell(tmp_path):
         "2017.xlsx 回答!D4: 「思うかも」は選択肢（思う／思わない／どちらとも言えない）にありません",
         "2017.xlsx 回答!B5: 「学生」は区分（市民／職員／その他）にありません",
         "2017.xlsx 回答!B6: 区分が空欄です — 市民／職員／その他 のいずれか（NPO・企業・自治会なども可）を入れてください",
-        "2017.xlsx 回答!A7: 回答者ID「1」が 2017 年度の中で重複しています（2017.xlsx 回答!A4 と同じ）",
+        "2017.xlsx 回答!A7: 回答者ID「1」がシートの中で重複しています（2017.xlsx 回答!A4 と同じ）",
     ]
     # Rows with a problem are reported instead of counted; nothing else is lost.
     assert survey.respondents["row"].tolist() == [7, 8]
 
 
-def test_duplicate_ids_across_files_of_the_same_year(tmp_path):
+def test_files_that_number_their_respondents_independently_are_not_duplicates(tmp_path):
     a = canonical(tmp_path / "2017_市民.xlsx", [ROWS[0]])
-    b = canonical(tmp_path / "2017_職員.xlsx", [ROWS[0]])
+    b = canonical(tmp_path / "2017_職員.xlsx", [[1, "職員", "環境政策課", "思う", "別の理由。", None]])
     c = canonical(tmp_path / "2016.xlsx", [ROWS[0]], title="平成28年度")
     survey = load_questionnaires([a, b, c])
-    assert messages(survey) == [
-        "2017_職員.xlsx 回答!A4: 回答者ID「1」が 2017 年度の中で重複しています（2017_市民.xlsx 回答!A4 と同じ）"
-    ]
-    assert sorted(survey.respondents["fiscal_year"].unique()) == [2016, 2017]
+    assert messages(survey) == []
+    assert sorted(survey.respondents["fiscal_year"].tolist()) == [2016, 2017, 2017]
 
 
 def test_missing_columns_are_named(tmp_path):
@@ -146,8 +144,14 @@ def test_fiscal_year_sources_in_order(tmp_path):
     ]
     assert load_questionnaire(untitled, year=2020).respondents["fiscal_year"].tolist() == [2020]
     # 概要 sheet beats the file name; a January date belongs to the fiscal year before.
-    overview = canonical(tmp_path / "2019.xlsx", [ROWS[0]], title=None, overview_date=dt.date(2018, 1, 27))
+    overview = canonical(tmp_path / "アンケートb.xlsx", [ROWS[0]], title=None, overview_date=dt.date(2018, 1, 27))
     assert load_questionnaire(overview).respondents["fiscal_year"].tolist() == [2017]
+    # The file name is compared with the data: disagreeing readings are a problem naming both.
+    clash = canonical(tmp_path / "2019.xlsx", [ROWS[0]], title=None, overview_date=dt.date(2018, 1, 27))
+    assert messages(load_questionnaire(clash)) == [
+        "2019.xlsx 概要!B1: 年度が食い違っています — 概要!B1「2018-01-27」 は 2017 年度、ファイル名「2019.xlsx」 は 2019 年度です。"
+        "どちらが正しいか確かめて、違う方を直してください"
+    ]
     era = canonical(tmp_path / "r1.xlsx", [ROWS[0]], title="令和元年度 ワークショップ")
     assert load_questionnaire(era).respondents["fiscal_year"].tolist() == [2019]
     assert load_questionnaire(write_csv(tmp_path / "令和元年度.csv", [CANONICAL_HEADER, ROWS[0]])).respondents[
@@ -272,11 +276,13 @@ def test_a_group_sheet_with_only_the_intent_column_is_read(tmp_path):
         ["市民", 3, "市民", "思う"], ["市民", 5, "市民", "思わない"], ["その他", 3, "その他", "思う"]]
 
 
-def test_duplicate_ids_in_files_of_unknown_year_do_not_say_none(tmp_path):
+def test_a_copy_of_a_file_of_unknown_year_is_named_as_a_copy(tmp_path):
     a = canonical(tmp_path / "a.xlsx", [ROWS[0]], title=None)
-    b = canonical(tmp_path / "b.xlsx", [ROWS[0]], title=None)
-    duplicate = messages(load_questionnaires([a, b]))[-1]
-    assert duplicate == "b.xlsx 回答!A2: 回答者ID「1」が、年度が分からないファイルの中で重複しています（a.xlsx 回答!A2 と同じ）"
+    b = tmp_path / "b.xlsx"
+    b.write_bytes(a.read_bytes())
+    survey = load_questionnaires([a, b], year=2017)
+    assert [(p.file, p.message.split(" — ")[0]) for p in survey.problems] == [("b.xlsx", "a.xlsx と中身がまったく同じファイルです")]
+    assert len(survey.respondents) == 1
 
 
 @pytest.mark.parametrize("content", [b"\xef\xbb\xbf", b"\xef\xbb\xbf,,,\r\n,,\r\n", b",,\r\n\r\n,\r\n"])

@@ -29,6 +29,7 @@ RAW = Path("data") / "raw"
 USAGE = "使い方: python tools/run_notebooks.py check | execute [ノートブック...]"
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 TIMEOUT_SECONDS = 600
+PARAMETERS = "parameters.toml"
 
 
 def _stable(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -62,13 +63,16 @@ def execute_in_place(path: Path) -> None:
 
 
 def copy_sample_project(dest: Path, root: Path = ROOT, names: Sequence[str] = ()) -> Path:
-    """Copy the notebooks (all, or ``names``), sanitize.cfg and only the bundled samples into ``dest``."""
+    """Copy the notebooks (all, or ``names``), sanitize.cfg, parameters.toml and only the bundled samples into ``dest``."""
     from kyodo_analysis.questionnaire import is_sample
 
     (dest / NOTEBOOKS).mkdir(parents=True)
     chosen = list(names) or sorted(p.name for p in (root / NOTEBOOKS).glob("*.ipynb"))
     for name in [*chosen, "sanitize.cfg"]:
         shutil.copy2(root / NOTEBOOKS / name, dest / NOTEBOOKS / name)
+    # The one place the notebooks read their fiscal year from.
+    if (root / NOTEBOOKS / PARAMETERS).is_file():
+        shutil.copy2(root / NOTEBOOKS / PARAMETERS, dest / NOTEBOOKS / PARAMETERS)
     (dest / RAW).mkdir(parents=True)
     (dest / "data" / "processed").mkdir()
     for path in sorted((root / RAW).iterdir()):
