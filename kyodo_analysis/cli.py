@@ -205,6 +205,22 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    """Show where the token cache is, or delete it."""
+    from .text import CACHE_FILE, cache_dir, clear_cache
+
+    folder = cache_dir()
+    if args.action == "clear":
+        removed = clear_cache()
+        if removed:
+            _say(f"キャッシュを消しました: {folder}")
+        else:
+            _say(f"消すキャッシュはありません: {folder}")
+    else:
+        _say(str(folder / CACHE_FILE))
+    return EXIT_OK
+
+
 def add_password_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--password`` for password-protected workbooks."""
     parser.add_argument("--password", metavar="PASSWORD",
@@ -277,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="reports", metavar="DIR", help="書き出し先フォルダ（既定: reports）。丸ごと置き換える")
     report.add_argument("--themes", metavar="PATH", help="テーマ定義ファイル（TOML または KH Coder のコーディングルール）")
     report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
+    cache = add("cache", cmd_cache, "形態素解析のキャッシュの場所を表示する（clear で消す）")
+    cache.add_argument("action", choices=("path", "clear"), nargs="?", default="path",
+                       help="path: 場所を表示する（既定）／ clear: キャッシュを消す")
     template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
     template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
     template.add_argument("--year", type=int, metavar="年度", help="概要シートに入れておく年度（西暦）")

@@ -712,9 +712,15 @@ def tag_texts(
         keys = {t: store.key(t) for t in unique} if store is not None else {}
         if producer:
             stored = store.get_derived(producer, list(keys.values()))
+            known = set(ruleset.names)
             for text, key in keys.items():
                 if key in stored:
-                    tags[text] = tuple(n for n in stored[key].split(_TAG_SEP) if n)
+                    names = tuple(n for n in stored[key].split(_TAG_SEP) if n)
+                    # Read back as data: a value naming no theme of these rules is rebuilt.
+                    if set(names) <= known:
+                        tags[text] = names
+                    else:
+                        store.rejected += 1
         todo = [t for t in unique if t not in tags]
         fresh: list[tuple[bytes, str]] = []
         # Tokens are consumed as they come and dropped, so memory does not grow with the corpus.
