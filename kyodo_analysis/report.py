@@ -22,9 +22,10 @@ from .intent import intent_shares
 from .io import atomic_directory, write_table
 from .labels import to_japanese
 from .questionnaire import Problem, Survey, load_questionnaires
-from .quotes import default_privacy, select_quotes
-from .text import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
-from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares, word_frequencies
+from .quotes import select_quotes
+from .text import DEFAULT_EXCLUDE
+from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares
+from .words import WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 
 FIGURES = "figures"
 TABLES = "tables"
@@ -104,47 +105,6 @@ def period_stem(years: Sequence[int]) -> str:
     """Name the span of fiscal years for file names: ``2017`` or ``2015-2017``."""
     values = sorted(set(years))
     return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
-
-
-def comment_words(comments: pd.DataFrame, *, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> list[list[str]]:
-    """Return the content words (base forms, stopwords removed) of each comment, in order."""
-    stop = load_stopwords()
-    excluded = [normalize(w) for w in exclude]
-    raws = tokenize_many([str(t) for t in comments["text"].tolist()])
-    return [
-        [t.base_form for t in content_words((Token(*r) for r in raw), stopwords=stop, exclude=excluded)]
-        for raw in raws
-    ]
-
-
-def name_words(comments: pd.DataFrame) -> frozenset[str]:
-    """Return words janome reads as personal names that the privacy allow-list does not keep."""
-    # Figures are shared more widely than the tables: a name must not become a word in a cloud.
-    rules = default_privacy()
-    return frozenset(
-        base
-        for raw in tokenize_many([str(t) for t in comments["text"].tolist()])
-        for _, pos, base in raw
-        if "固有名詞,人名" in pos and not rules.is_allowed(base) and base not in rules.common_words
-    )
-
-
-@dataclass(frozen=True)
-class WordData:
-    """Word counts by group and the words of each comment, with personal names left out."""
-
-    frequencies: pd.DataFrame
-    documents: list[list[str]]
-    names: frozenset[str]
-
-
-def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = DEFAULT_EXCLUDE) -> WordData:
-    """Count words by group and list each comment's words for clouds and networks, names removed."""
-    names = name_words(comments)
-    freq = word_frequencies(comments, by="group", exclude=exclude)
-    freq = freq[~freq["word"].isin(names)].reset_index(drop=True)
-    documents = [[w for w in doc if w not in names] for doc in comment_words(comments, exclude=exclude)]
-    return WordData(freq, documents, names)
 
 
 def _pct(value: float) -> str:
@@ -538,9 +498,9 @@ def _others_note(tagged: pd.DataFrame) -> str:
 
 def _with_total(freq: pd.DataFrame) -> pd.DataFrame:
     """Add 全体 rows (all groups summed) to a ``word_frequencies`` frame."""
-    total = freq.groupby(["word", "pos"], observed=True, as_index=False)["count"].sum()
+    total = freq.groupby(["word", "pos"], observed=True, as_index=False)[["occurrences", "n_comments"]].sum()
     total.insert(0, "group", plots.TOTAL)
-    total = total.sort_values(["count", "word", "pos"], ascending=[False, True, True], kind="stable")
+    total = total.sort_values(["occurrences", "word", "pos"], ascending=[False, True, True], kind="stable")
     return pd.concat([freq.astype({"group": "object"}), total], ignore_index=True)
 
 

@@ -244,6 +244,23 @@ class PlainVerbFilter(TokenFilter):
             yield token
 
 
+class SymbolNumberFilter(TokenFilter):
+    """Turn tokens that are no words into breaks: symbols, numbers, pieces holding digits.
+
+    janome tags ASCII symbols such as ``-``, ``:`` and ``@`` as nouns; as breaks they are
+    dropped by POSKeepFilter and never join a compound noun.
+    """
+
+    def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        """Yield ``tokens`` with every token that holds no letter, or a digit, made a break."""
+        for token in tokens:
+            word = token.base_form
+            if (not any(c.isalpha() for c in word) or any(c.isdigit() for c in word)
+                    or (len(word) == 1 and word.isascii())):
+                token = Token(token.surface, ExcludeFilter.BREAK_POS, token.base_form)
+            yield token
+
+
 class ExcludeFilter(TokenFilter):
     """Put a break in place of each excluded word, so it is dropped and never joins a compound."""
 
@@ -270,6 +287,8 @@ def content_words(
 ) -> list[Token]:
     """Return the nouns, verbs and adjectives of ``tokens`` in base form, minus stopwords.
 
+    Symbols, numbers and tokens holding a digit are never words here.
+
     Potential verbs count as their verb (話し合える as 話し合う). Words in ``exclude`` are
     removed before compound nouns are joined: with ``compound=True`` 協働事業 counts as 事業 and
     市民協働 as 市民, so an excluded word never survives inside a compound, and the words
@@ -278,7 +297,7 @@ def content_words(
     if stopwords is None:
         stopwords = load_stopwords()
     exclude = list(exclude)
-    steps: list[TokenFilter] = [PlainVerbFilter(), ExcludeFilter(exclude)]
+    steps: list[TokenFilter] = [PlainVerbFilter(), ExcludeFilter(exclude), SymbolNumberFilter()]
     if compound:
         # Only plain nouns are joined; joining numbers or suffixes would make rare junk words.
         steps.append(POSStopFilter(list(NON_CONTENT_POS)))
@@ -799,22 +818,3 @@ def forms(raw: RawToken) -> tuple[str, ...]:
             if plain.endswith(suffix) and len(plain) > len(suffix):
                 out.append(plain[: -len(suffix)])
     return tuple(dict.fromkeys(out))
-
-
-def word_counts(
-    texts: Iterable[str],
-    *,
-    exclude: Iterable[str] = (),
-    compound: bool = False,
-    cache: bool = True,
-) -> dict[tuple[str, str], int]:
-    """Count content words (base form, major part of speech) over ``texts``."""
-    texts = list(texts)
-    counts: dict[tuple[str, str], int] = {}
-    stop = load_stopwords()
-    for raw in tokenize_many(texts, cache=cache):
-        for token in content_words((Token(*r) for r in raw), stopwords=stop,
-                                   exclude=exclude, compound=compound):
-            key = (token.base_form, token.pos)
-            counts[key] = counts.get(key, 0) + 1
-    return counts
