@@ -6,13 +6,15 @@ or the command is misused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import getpass
 import json
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -160,10 +162,16 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write every figure and table of the activity report (nothing is written if the data has problems)."""
+    from .output_folder import OutputFolderError, check_replaceable, shown
     from .report import ReportError, build_report
     from .text import DEFAULT_EXCLUDE
     from .themes import RuleError, load_rules
 
+    try:
+        check_replaceable(Path(args.out))  # before the slow part: the folder is checked again when written
+    except OutputFolderError as error:
+        _say(str(error), err=True)
+        return EXIT_UNREADABLE
     try:
         rules = load_rules(args.themes)
     except (RuleError, OSError, UnicodeDecodeError) as error:
@@ -176,16 +184,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     exclude = () if args.keep_kyodo else DEFAULT_EXCLUDE
     try:
         result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey)
-    except ReportError as error:
+    except (ReportError, OutputFolderError) as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
     for note in result.notes:
         if note not in survey.notes:  # the loader's notes were printed already
             _say(f"メモ: {note}", err=True)
     formats = sorted({p.suffix.lstrip(".") for f in result.figures for p in f.files})
-    _say(f"報告書を書き出しました: {result.index}",
-         f"  図 {len(result.figures)} 点（{'・'.join(formats)}）: {result.out_dir / 'figures'}",
-         f"  表 {len(result.tables)} ファイル: {result.out_dir / 'tables'}")
+    _say(f"報告書を書き出しました: {shown(result.index)}",
+         f"  図 {len(result.figures)} 点（{'・'.join(formats)}）: {shown(result.out_dir / 'figures')}",
+         f"  表 {len(result.tables)} ファイル: {shown(result.out_dir / 'tables')}")
     return EXIT_OK
 
 
@@ -303,8 +311,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl+C, so staging folders and locks are removed."""
+
+
+@contextlib.contextmanager
+def _terminate_like_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` in this process (forked workers keep the default)."""
+    main_pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != main_pid:  # a forked worker: die the ordinary way
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never a traceback for bad input)."""
+    with _terminate_like_interrupt():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -328,6 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("中断しました。書きかけのファイルは残していません。", err=True)
         return 130
+    except Terminated:
+        _say("終了の指示（SIGTERM）を受けて止まりました。書きかけのファイルは残していません。", err=True)
+        return 128 + signal.SIGTERM
     except PermissionError as error:
         _say(f"{error.filename or ''}: 書き込む権限がありません。書き出し先のフォルダ（--out）を確かめてください。"
              "書きかけのファイルは残していません。", err=True)

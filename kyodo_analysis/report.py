@@ -21,6 +21,7 @@ from . import plots
 from .intent import intent_shares
 from .io import atomic_directory, write_table
 from .labels import to_japanese
+from .output_folder import GENERATOR, check_replaceable, check_target, output_lock, write_manifest
 from .questionnaire import Problem, Survey, load_questionnaires
 from .quotes import select_quotes
 from .text import DEFAULT_EXCLUDE
@@ -30,8 +31,6 @@ from .words import WordData, word_data  # noqa: F401  (WordData is part of this 
 FIGURES = "figures"
 TABLES = "tables"
 INDEX = "index.html"
-# Marks index.html as ours, so only a folder holding an earlier report is ever replaced.
-GENERATOR = "kyodo-analysis"
 # Column names of the tables only this module makes (the rest come from labels.py).
 _EDGE_LABELS = {
     "source": "語1", "target": "語2", "weight": "Jaccard係数", "cooccurrences": "共起したコメント数",
@@ -366,8 +365,31 @@ def build_report(
     ``survey`` is the already loaded ``paths``, so a caller that validated them first
     (the ``report`` command) does not read and decrypt every file twice.
     """
-    paths = [Path(p) for p in paths]
     out_dir = Path(out_dir)
+    check_target(out_dir)
+    # One run at a time per folder: a second one is refused plainly, never half-written.
+    with output_lock(out_dir):
+        return _build_report(
+            [Path(p) for p in paths], out_dir, year=year, themes=themes, exclude_words=exclude_words,
+            formats=formats, survey_title=survey_title, network_words=network_words,
+            network_min_jaccard=network_min_jaccard, processes=processes, on_stage=on_stage, survey=survey)
+
+
+def _build_report(
+    paths: list[Path],
+    out_dir: Path,
+    *,
+    year: int | None,
+    themes: RuleSet | str | os.PathLike[str] | None,
+    exclude_words: Sequence[str],
+    formats: Sequence[str],
+    survey_title: str,
+    network_words: int,
+    network_min_jaccard: float,
+    processes: int | None,
+    on_stage: Callable[[str, float], None] | None,
+    survey: Survey | None,
+) -> ReportResult:
     check_replaceable(out_dir)
     watch = Stopwatch(on_stage)
     with watch.stage("読み込み"):
@@ -473,21 +495,10 @@ def build_report(
             )
             (root / INDEX).write_text(page, encoding="utf-8")
         figures, tables = out.figures, out.tables
+        # What this run wrote, so the next run knows what it may replace.
+        write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables) | {Path(INDEX)}))
+        check_replaceable(out_dir)  # nothing added to the old folder while this run worked
     return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings)
-
-
-def check_replaceable(out_dir: Path) -> None:
-    """Refuse an output folder that holds anything but an earlier report (it is replaced whole)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportError(f"{out_dir}: フォルダではなくファイルです。書き出し先にはフォルダを指定してください。")
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    index = out_dir / INDEX
-    if not (index.is_file() and f'name="generator" content="{GENERATOR}"' in index.read_text("utf-8", errors="replace")):
-        raise ReportError(
-            f"{out_dir}: 本ツールの報告書ではないファイルが入っています。書き出し先のフォルダは丸ごと置き換わるため、"
-            "空のフォルダか新しいフォルダ名を --out に指定してください。"
-        )
 
 
 def _others_note(tagged: pd.DataFrame) -> str:
