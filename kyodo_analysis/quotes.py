@@ -23,6 +23,7 @@ are left alone; the word lists live in ``data/privacy.toml``.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 import unicodedata
@@ -66,11 +67,18 @@ _PHONE = re.compile(rf"(?<![0-9])(?:\+81|\(0[0-9]{{1,4}}\)|0[0-9]{{0,4}})(?:{_SE
 # 0 9 0 1 2 3 4 … : one separator after every digit.
 _SPACED_PHONE = re.compile(r"(?<![0-9])0(?:[\s\-‐−ー〜~.]?[0-9]){9,11}(?![0-9])")
 _PHONE_DIGITS = range(10, 13)
-# A number without area code is a phone number only when the text says so (電話 1234-5678).
-_LOCAL_PHONE = re.compile(
-    r"(?:電話|でんわ|TEL|Tel|tel|℡|☎|携帯|ケータイ|FAX|Fax|fax|ファックス|内線)[^0-9\n]{0,6}?"
-    r"(?P<number>(?<![0-9])[0-9]{2,4}[\-‐−ー〜~ ]?[0-9]{3,4}(?![0-9]))"
-)
+
+
+@lru_cache(maxsize=8)
+def _local_phone(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A number without area code is a phone number only when the text says so (電話 1234-5678)."""
+    if not words:
+        return None
+    return re.compile(
+        rf"(?:{'|'.join(re.escape(w) for w in words)})[^0-9\n]{{0,6}}?"
+        r"(?P<number>(?<![0-9])[0-9]{2,4}[\-‐−ー〜~ ]?[0-9]{3,4}(?![0-9]))",
+        re.IGNORECASE,
+    )
 # マイナンバー (12 digits), spaced or hyphenated in fours.
 _INDIVIDUAL_NUMBER = re.compile(r"(?<![0-9])[0-9]{4}[\s\-‐−]?[0-9]{4}[\s\-‐−]?[0-9]{4}(?![0-9])")
 _POSTAL = re.compile(r"(?:〒\s*|郵便番号\s*:?\s*)?(?P<number>(?<![0-9\-])[0-9]{3}[\-‐−ー][0-9]{4}(?![0-9\-]))|〒\s*(?P<bare>[0-9]{7})")
@@ -110,6 +118,10 @@ class PrivacyRules:
     roles: frozenset[str]
     place_endings: tuple[str, ...]
     common_words: frozenset[str]
+    english_titles: tuple[str, ...] = ()
+    latin_honorifics: tuple[str, ...] = ()
+    phone_words: tuple[str, ...] = ()
+    hiding_marks: str = ""
 
     def is_allowed(self, name: str) -> bool:
         """Return True if ``name`` is a whole name on the allow-list (spaces inside ignored).
@@ -162,6 +174,10 @@ def load_privacy(path: str | Path | None = None) -> PrivacyRules:
         roles=frozenset(_words(table, "roles", "words")),
         place_endings=by_length(_words(table, "places", "endings")),
         common_words=frozenset(_words(table, "common_words", "words")),
+        english_titles=by_length(_words(table, "english_titles", "words")),
+        latin_honorifics=by_length(_words(table, "latin_honorifics", "words")),
+        phone_words=by_length(_words(table, "phone_words", "words")),
+        hiding_marks="".join(sorted(set("".join(_words(table, "hiding_marks", "marks"))))),
     )
 
 
@@ -562,46 +578,55 @@ _ROMAJI_WORD = re.compile(
     re.IGNORECASE,
 )
 _LATIN_NAME = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
-# "Mr. Suzuki", "Prof. Kato": a capitalised word after an English title is a name.
-_ENGLISH_TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>{_LATIN_NAME}(?:\s+{_LATIN_NAME})?)")
 _LATIN_PAIR = re.compile(rf"(?<![A-Za-z])(?P<name>{_LATIN_NAME}\s+{_LATIN_NAME})(?![A-Za-z])")
-_LATIN_SAN = re.compile(rf"(?<![A-Za-z])(?P<name>{_LATIN_NAME})(?:-|\s)(?:san|sama|sensei|kun|chan)\b")
+
+
+@lru_cache(maxsize=8)
+def _latin_patterns(titles: tuple[str, ...], honorifics: tuple[str, ...]) -> list[re.Pattern[str]]:
+    """"Mr. Suzuki" (a capitalised word after an English title) and "Yamada-san"."""
+    patterns = []
+    if titles:
+        patterns.append(re.compile(
+            rf"\b(?:{'|'.join(re.escape(t) for t in titles)})\.?\s+(?P<name>{_LATIN_NAME}(?:\s+{_LATIN_NAME})?)"))
+    if honorifics:
+        patterns.append(re.compile(
+            rf"(?<![A-Za-z])(?P<name>{_LATIN_NAME})(?:-|\s)(?:{'|'.join(re.escape(h) for h in honorifics)})\b",
+            re.IGNORECASE))
+    return patterns
 
 
 def _is_romaji(word: str) -> bool:
     return len(word) >= 2 and _ROMAJI_WORD.fullmatch(word) is not None
 
 
-def _romaji_names(norm: str) -> list[tuple[int, int]]:
+def _romaji_names(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
     """Find names written in Latin letters: "Mr. Suzuki", "Taro Yamada", "Yamada-san".
 
     Two capitalised words are a name only when both read as Japanese romaji, so
     "New York" and "Google Maps" stay.
     """
-    spans = [m.span("name") for m in _ENGLISH_TITLED.finditer(norm)]
-    spans += [m.span("name") for m in _LATIN_SAN.finditer(norm)]
+    spans = [m.span("name") for pattern in _latin_patterns(rules.english_titles, rules.latin_honorifics)
+             for m in pattern.finditer(norm)]
     for m in _LATIN_PAIR.finditer(norm):
         if all(_is_romaji(w) for w in re.split(r"[\s\-]+", m.group("name"))):
             spans.append(m.span("name"))
     return spans
 
 
-# Letters a person used to hide part of a name themselves: 小鳥〇〇係長, T.〇〇氏, 𠮷〇〇さん.
-_HIDING = "〇○◯●×✕＊*"
 _HEAD_CHAR = r"[A-Za-z.\u30a1-\u30ff\u3005\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
 
 
 def _partly_masked_names(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
     """Find names masked only in part before a suffix, so what is left of them goes too."""
     markers = sorted({*rules.honorifics, *rules.titles}, key=lambda w: (-len(w), w))
-    if not markers:
+    if not markers or not rules.hiding_marks:
         return []
-    hiding = re.escape(_HIDING)
+    hiding = re.escape(rules.hiding_marks)
     pattern = re.compile(rf"(?P<name>{_HEAD_CHAR}{{1,3}}[{hiding}]+{_HEAD_CHAR}{{0,2}}|[{hiding}]+{_HEAD_CHAR}{{1,2}})"
                          rf"(?=(?:{'|'.join(re.escape(m) for m in markers)}))")
     spans = []
     for m in pattern.finditer(norm):
-        head = m.group("name").strip(_HIDING)
+        head = m.group("name").strip(rules.hiding_marks)
         if head and head not in rules.roles and not _ends_with_place(head, rules):
             spans.append(m.span("name"))
     return spans
@@ -635,7 +660,7 @@ def _names_after_contacts(tokens: _Tokens, contacts: Sequence[tuple[int, int, st
     return spans
 
 
-def _contact_spans(norm: str) -> list[tuple[int, int, str]]:
+def _contact_spans(norm: str, rules: PrivacyRules) -> list[tuple[int, int, str]]:
     """Find contact details in ``norm``: e-mail, URL, phone, postal code, street number, ID, handle.
 
     Earlier kinds win where matches overlap (an e-mail's domain is no URL of its own).
@@ -658,7 +683,8 @@ def _contact_spans(norm: str) -> list[tuple[int, int, str]]:
         for m in pattern.finditer(digits):
             if sum(c.isdigit() for c in m.group()) in _PHONE_DIGITS:
                 add(m.start(), m.end(), PHONE_MASK)
-    for m in _LOCAL_PHONE.finditer(digits):
+    local = _local_phone(rules.phone_words)
+    for m in local.finditer(digits) if local is not None else ():
         add(m.start("number"), m.end("number"), PHONE_MASK)
     for m in _INDIVIDUAL_NUMBER.finditer(digits):
         add(m.start(), m.end(), NUMBER_MASK)
@@ -710,9 +736,7 @@ def _inside_allowed(spans: list[tuple[int, int]], allowed: list[tuple[int, int]]
 def _with_rules(allow: Iterable[str] | None, rules: PrivacyRules | None) -> PrivacyRules:
     rules = rules or default_privacy()
     if allow is not None:
-        rules = PrivacyRules(frozenset(_nfkc(a).strip() for a in allow if str(a).strip()),
-                             rules.honorifics, rules.titles, rules.roles,
-                             rules.place_endings, rules.common_words)
+        rules = dataclasses.replace(rules, allow=frozenset(_nfkc(a).strip() for a in allow if str(a).strip()))
     return rules
 
 
@@ -733,9 +757,9 @@ def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], 
     # Word counts and quotes ask about the same comments: janome runs once per comment.
     norm, starts, ends = _normalise_with_offsets(text)
     tokens = _tokens(norm)
-    contacts = _contact_spans(norm)
+    contacts = _contact_spans(norm, rules)
     found = (_suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
-             + _names_after_contacts(tokens, contacts, rules) + _romaji_names(norm)
+             + _names_after_contacts(tokens, contacts, rules) + _romaji_names(norm, rules)
              + _partly_masked_names(norm, rules))
     names = {norm[s:e] for s, e in found}
     masked_names = {n for n in names if not rules.is_allowed(n)}
