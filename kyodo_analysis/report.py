@@ -26,7 +26,7 @@ from .questionnaire import Problem, Survey, load_questionnaires
 from .quotes import select_quotes
 from .text import DEFAULT_EXCLUDE
 from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares
-from .words import WordData, word_data  # noqa: F401  (WordData is part of this module's API)
+from .words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 
 FIGURES = "figures"
 TABLES = "tables"
@@ -455,7 +455,8 @@ def _build_report(
                     continue
                 out.figure(
                     f"{period}_wordcloud_{_CLOUD_NAMES[group]}", f"よく出る語（{group}）",
-                    "文字の大きさが出現回数を表します。「" + "・".join(exclude_words) + "」とストップワードは除いています。",
+                    "文字の大きさが出現回数を表します。" + (f"「{'・'.join(exclude_words)}」と" if exclude_words else "")
+                    + f"ストップワード、記号・数字、人名や連絡先、{MIN_COMMENTS} 件未満の記述にしか出ない語は除いています。",
                     lambda group=group, n=n: plots.plot_wordcloud(
                         freq, group=None if group == plots.TOTAL else group, years=years, n_comments=n,
                         exclude=exclude_words, survey=survey_title),
