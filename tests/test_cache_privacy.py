@@ -12,6 +12,7 @@ import pytest
 from conftest import RAW
 
 from kyodo_analysis import text as T
+from kyodo_analysis import words as W
 from kyodo_analysis.cli import main
 
 PASSWORD = "協働-2017-pass"
@@ -72,7 +73,7 @@ def test_damaged_or_foreign_entries_neither_fail_nor_count(tmp_path, monkeypatch
     store.close()
     with pytest.warns(UserWarning, match="キャッシュ"):
         assert T.tokenize_many([text]) == expected
-    assert T.word_counts([text]) == T.word_counts([text], cache=False)
+    assert W.word_counts([text]) == W.word_counts([text], cache=False)
 
 
 def test_the_cache_is_private_and_the_same_from_any_folder(tmp_path, monkeypatch):
