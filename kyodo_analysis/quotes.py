@@ -100,6 +100,9 @@ _KANJI_ONLY = re.compile(r"^[\u3005\u4e00-\u9fff\uf900-\ufaff]+$")
 _KANJI_CHAR = re.compile(r"[\u3005\u4e00-\u9fff\uf900-\ufaff]")
 _READING = re.compile(r"[(（]\s*[\u3041-\u309f\u30a1-\u30ffー・ 　]+\s*[)）]")
 _NAME_JOINERS = frozenset("・=")
+# A name before a suffix is never longer than this many tokens; the walk back stops there,
+# so each suffix costs a bounded number of token visits.
+_MAX_NAME_TOKENS = 8
 # A kana name that janome cut into fragments is rarely longer than this.
 _MAX_LOOSE_KANA = 5
 # Parts of speech that are whole dictionary words, never leftovers of a cut-up name.
@@ -329,7 +332,8 @@ def _name_before(norm: str, tokens: Sequence[_Tok], k: int, start: int, end: int
     loose_seen = False
     strict_seen = False
     loose_ok = personal or crossed or (k >= 0 and tokens[k].is_noun)
-    while k >= 0:
+    stop = k - _MAX_NAME_TOKENS
+    while k >= 0 and k > stop:
         tok = tokens[k]
         if tok.end != start:
             break
@@ -558,17 +562,22 @@ def _other_occurrences(norm: str, tokens: Sequence[_Tok], names: Iterable[str],
     starts = {t.start: i for i, t in enumerate(tokens)}
     ends = {t.end: i for i, t in enumerate(tokens)}
     spans: list[tuple[int, int]] = []
-    names = sorted(set(names), key=lambda n: (-len(n), n))
-    if not names:
-        return spans
-    # One pass over the text for all names (longest first), not one pass per name.
-    for match in re.finditer("|".join(re.escape(n) for n in names), norm):
-        s, e = match.span()
-        if e - s < 2 and not (s in starts and e in ends):
-            continue  # one character is too easily part of another word
-        if e in ends and _followed_by_place(tokens, ends[e], rules):
-            continue
-        spans.append((s, e))
+    by_length: dict[int, set[str]] = {}
+    for name in names:
+        if name:
+            by_length.setdefault(len(name), set()).add(name)
+    # One pass over the text per name length (a handful), however many names were found:
+    # a pattern with thousands of alternatives would be tried at every position.
+    for length, group in by_length.items():
+        for s in range(len(norm) - length + 1):
+            if norm[s:s + length] not in group:
+                continue
+            e = s + length
+            if length < 2 and not (s in starts and e in ends):
+                continue  # one character is too easily part of another word
+            if e in ends and _followed_by_place(tokens, ends[e], rules):
+                continue
+            spans.append((s, e))
     return spans
 
 

@@ -5,6 +5,7 @@ import os
 import pickle
 import sqlite3
 import stat
+import sys
 import tempfile
 
 import hostile as H
@@ -76,6 +77,7 @@ def test_damaged_or_foreign_entries_neither_fail_nor_count(tmp_path, monkeypatch
     assert W.word_counts([text]) == W.word_counts([text], cache=False)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG_CACHE_HOME is how Linux names the user's cache folder")
 def test_the_cache_is_private_and_the_same_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.delenv(T.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
