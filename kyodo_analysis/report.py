@@ -21,7 +21,7 @@ from . import plots
 from .intent import intent_shares
 from .io import atomic_directory, write_table
 from .labels import to_japanese
-from .output_folder import GENERATOR, check_replaceable, check_target, output_lock, write_manifest
+from .output_folder import GENERATOR, check_replaceable, check_target, output_lock, shown, write_manifest
 from .questionnaire import Problem, Survey, load_questionnaires
 from .quotes import select_quotes
 from .text import DEFAULT_EXCLUDE
@@ -396,7 +396,7 @@ def _build_report(
         survey = load_questionnaires(paths, year=year) if survey is None else survey
         rules = themes if isinstance(themes, RuleSet) else load_rules(themes)
     respondents = survey.respondents.dropna(subset=["fiscal_year"])
-    comments = survey.comments.dropna(subset=["fiscal_year"])
+    comments = _printable_places(survey.comments.dropna(subset=["fiscal_year"]))
     years = sorted(int(y) for y in respondents["fiscal_year"].unique())
     if not years:
         raise ReportError("回答者が 1 人もいないため、報告書を作れません。")
@@ -491,15 +491,28 @@ def _build_report(
                       f"自由記述 {len(comments)}件")
             page = render_index(
                 out.figures, title=f"{survey_title} 集計結果（{plots.years_label(years)}）",
-                sources=[p.name for p in paths], counts=counts, notes=notes,
+                sources=[shown(p.name) for p in paths], counts=counts, notes=notes,
                 problems=survey.problems, extra_tables=extra,
             )
-            (root / INDEX).write_text(page, encoding="utf-8")
+            # A name that is not UTF-8 (in a problem message) is written escaped, never a crash.
+            (root / INDEX).write_text(page, encoding="utf-8", errors="backslashreplace")
         figures, tables = out.figures, out.tables
         # What this run wrote, so the next run knows what it may replace.
         write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables) | {Path(INDEX)}))
         check_replaceable(out_dir)  # nothing added to the old folder while this run worked
     return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings)
+
+
+def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with file and sheet names escaped (bytes that are not UTF-8, control characters).
+
+    They reach the quote table's 出典 column, and a CSV cannot hold a name that is not text.
+    """
+    frame = frame.copy()
+    for column in ("file", "sheet"):
+        if column in frame.columns:
+            frame[column] = frame[column].map(lambda v: v if pd.isna(v) else shown(v))
+    return frame
 
 
 def _others_note(tagged: pd.DataFrame) -> str:

@@ -130,3 +130,16 @@ def test_sigterm_removes_the_staging_folder_as_ctrl_c_does(book, tmp_path):
     assert "Traceback" not in done.stderr and "SIGTERM" in done.stderr
     assert _hidden_leftovers(tmp_path) == []
     assert not out.exists()
+
+
+def test_an_input_whose_name_is_not_utf8_is_reported_with_the_name_escaped(book, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"2017_\xff.xlsx")
+    odd.write_bytes(book.read_bytes())
+    out = tmp_path / "reports"
+    assert main(["report", str(folder), "--out", str(out)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert "2017_\\xff.xlsx" in (out / "index.html").read_text("utf-8")
+    quotes = next((out / "tables").glob("*quotes_by_theme.csv")).read_text("utf-8-sig")
+    assert "2017_\\xff.xlsx" in quotes
