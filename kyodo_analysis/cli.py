@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -338,9 +339,26 @@ def _terminate_like_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _notes_for_our_warnings() -> Iterator[None]:
+    """Show this package's warnings (e.g. a cache entry rebuilt) as one plain メモ line each."""
+    package = str(Path(__file__).resolve().parent)
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            if str(filename).startswith(package):
+                _say(f"メモ: {message}", err=True)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never a traceback for bad input)."""
-    with _terminate_like_interrupt():
+    with _terminate_like_interrupt(), _notes_for_our_warnings():
         return _main(argv)
 
 

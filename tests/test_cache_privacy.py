@@ -156,3 +156,17 @@ def test_report_on_a_protected_workbook_leaves_no_text_outside_its_folder(tmp_pa
                and not p.is_relative_to(out) and not p.is_relative_to(folder)]
     assert [p for p in outside if marker in p.read_bytes()] == []
     assert protected.read_bytes().startswith(bytes.fromhex("D0CF11E0A1B11AE1"))
+
+
+def test_the_command_line_shows_a_rebuilt_entry_as_one_note(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    comments = tmp_path / "c.txt"
+    comments.write_text("特になし\n話し合いの場がほしい\n", encoding="utf-8")
+    store = T.TokenCache()
+    store.put_encoded([(store.key("特になし"), pickle.dumps(_Planted(), protocol=5))])
+    store.close()
+    _Planted.ran.clear()
+    assert main(["themes", "--text-file", str(comments)]) == 0
+    err = capsys.readouterr().err
+    assert _Planted.ran == []
+    assert err.count("メモ: キャッシュ") == 1 and "Warning" not in err
