@@ -581,6 +581,19 @@ def open_cache() -> TokenCache | None:
         return None
     try:
         return TokenCache()
+    except sqlite3.OperationalError as exc:  # locked, read-only, full: leave it to its owner
+        warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
+        return None
+    except sqlite3.DatabaseError as exc:
+        # Not a database at all (damaged or replaced): the cache is ours to rebuild.
+        try:
+            clear_cache(cache_dir())
+            store = TokenCache()
+        except (OSError, sqlite3.Error):
+            warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
+            return None
+        warnings.warn(f"キャッシュのファイルが壊れていたため、作り直しました（{store.path}）。", stacklevel=3)
+        return store
     except (OSError, sqlite3.Error) as exc:
         warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
         return None

@@ -170,3 +170,12 @@ def test_the_command_line_shows_a_rebuilt_entry_as_one_note(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert _Planted.ran == []
     assert err.count("メモ: キャッシュ") == 1 and "Warning" not in err
+
+
+def test_a_cache_file_that_is_no_database_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir(mode=0o700)
+    (tmp_path / "cache" / T.CACHE_FILE).write_bytes(b"not a database, planted" * 100)
+    with pytest.warns(UserWarning, match="キャッシュ"):
+        assert T.tokenize_many(["場"])[0][0][0] == "場"
+    assert len(_rows(tmp_path / "cache" / T.CACHE_FILE)) == 1
