@@ -596,7 +596,7 @@ def _latin_patterns(titles: tuple[str, ...], honorifics: tuple[str, ...]) -> lis
     patterns = []
     if titles:
         patterns.append(re.compile(
-            rf"\b(?:{'|'.join(re.escape(t) for t in titles)})\.?\s+(?P<name>{_LATIN_NAME}(?:\s+{_LATIN_NAME})?)"))
+            rf"\b(?:{'|'.join(re.escape(t) for t in titles)})(?:\.\s*|\s+)(?P<name>{_LATIN_NAME}(?:\s+{_LATIN_NAME})?)"))
     if honorifics:
         patterns.append(re.compile(
             rf"(?<![A-Za-z])(?P<name>{_LATIN_NAME})(?:-|\s)(?:{'|'.join(re.escape(h) for h in honorifics)})\b",
