@@ -56,5 +56,7 @@ lock: ## 依存パッケージのバージョンを constraints.txt に固定し
 	.venv-lock/bin/python -m pip freeze --exclude kyodo-analysis > constraints.txt
 	rm -rf .venv-lock
 
-clean: ## .venv と生成物を消す（data/raw/ には触れない）
-	rm -rf $(VENV) reports data/processed/*.csv data/processed/*.xlsx
+clean: ## .venv と生成物と形態素解析のキャッシュを消す（data/raw/ には触れない）
+	@if [ -x $(BIN)/kyodo-analysis ]; then $(BIN)/kyodo-analysis cache clear; \
+	  else echo "キャッシュは消していません（.venv がないため）。先に make setup を実行してください。"; fi
+	rm -rf $(VENV) .cache reports data/processed/*.csv data/processed/*.xlsx

@@ -12,10 +12,12 @@ import getpass
 import json
 import os
 import re
+import signal
 import sys
 import traceback
 import unicodedata
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -206,10 +208,16 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Write every figure and table of the activity report (nothing is written if the data has problems)."""
     from .corrections import CorrectionsError
+    from .output_folder import OutputFolderError, check_replaceable, shown
     from .report import ReportError, build_report
     from .text import DEFAULT_EXCLUDE
     from .themes import RuleError, load_rules
 
+    try:
+        check_replaceable(Path(args.out))  # before the slow part: the folder is checked again when written
+    except OutputFolderError as error:
+        _say(str(error), err=True)
+        return EXIT_UNREADABLE
     try:
         rules = load_rules(args.themes)
     except (RuleError, OSError, UnicodeDecodeError) as error:
@@ -230,16 +238,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         for problem in error.problems:
             _say(problem, err=True)
         return EXIT_INVALID
-    except ReportError as error:
+    except (ReportError, OutputFolderError) as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
     for note in result.notes:
         if note not in survey.notes:  # the loader's notes were printed already
             _say(f"メモ: {note}", err=True)
     formats = sorted({p.suffix.lstrip(".") for f in result.figures for p in f.files})
-    _say(f"報告書を書き出しました: {result.index}",
-         f"  図 {len(result.figures)} 点（{'・'.join(formats)}）: {result.out_dir / 'figures'}",
-         f"  表 {len(result.tables)} ファイル: {result.out_dir / 'tables'}")
+    _say(f"報告書を書き出しました: {shown(result.index)}",
+         f"  図 {len(result.figures)} 点（{'・'.join(formats)}）: {shown(result.out_dir / 'figures')}",
+         f"  表 {len(result.tables)} ファイル: {shown(result.out_dir / 'tables')}")
     return EXIT_OK
 
 
@@ -256,6 +264,22 @@ def cmd_template(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     write_template(out, year=args.year)
     _say(f"入力用のひな形を書き出しました: {out}")
+    return EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """Show where the token cache is, or delete it."""
+    from .text import CACHE_FILE, cache_dir, clear_cache
+
+    folder = cache_dir()
+    if args.action == "clear":
+        removed = clear_cache()
+        if removed:
+            _say(f"キャッシュを消しました: {folder}")
+        else:
+            _say(f"消すキャッシュはありません: {folder}")
+    else:
+        _say(str(folder / CACHE_FILE))
     return EXIT_OK
 
 
@@ -357,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
     report.add_argument("--corrections", metavar="PATH",
                         help="テーマの手作業の修正ファイル（既定は入力と同じフォルダの theme_corrections.xlsx）")
+    cache = add("cache", cmd_cache, "形態素解析のキャッシュの場所を表示する（clear で消す）")
+    cache.add_argument("action", choices=("path", "clear"), nargs="?", default="path",
+                       help="path: 場所を表示する（既定）／ clear: キャッシュを消す")
     template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
     template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
     template.add_argument("--year", type=year_argument, metavar="年度", help="概要シートに入れておく年度（例: 2018、H30、R1）")
@@ -364,10 +391,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl+C, so staging folders and locks are removed."""
+
+
+@contextlib.contextmanager
+def _terminate_like_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` in this process (forked workers keep the default)."""
+    main_pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != main_pid:  # a forked worker: die the ordinary way
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _notes_for_our_warnings() -> Iterator[None]:
+    """Show this package's warnings (e.g. a cache entry rebuilt) as one plain メモ line each."""
+    package = str(Path(__file__).resolve().parent)
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            if str(filename).startswith(package):
+                _say(f"メモ: {message}", err=True)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never a traceback for bad input)."""
     try:
-        return _main(argv)
+        with _terminate_like_interrupt(), _notes_for_our_warnings():
+            return _main(argv)
     except BrokenPipeError:
         return _pipe_closed()
 
@@ -408,6 +480,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         _say("中断しました。書きかけのファイルは残していません。", err=True)
         return 130
+    except Terminated:
+        _say("終了の指示（SIGTERM）を受けて止まりました。書きかけのファイルは残していません。", err=True)
+        return 128 + signal.SIGTERM
     except PermissionError as error:
         _say(f"{error.filename or ''}: 書き込む権限がありません。書き出し先のフォルダ（--out）を確かめてください。"
              "書きかけのファイルは残していません。", err=True)

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -76,6 +77,27 @@ def normalise_zip(path: Path) -> None:
             dst.writestr(fixed, data)
 
 
+_TEMPDIR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _library_temp_files_in(folder: Path) -> Iterator[None]:
+    """Make tempfile users (openpyxl writes each sheet to a temp file first) write inside ``folder``.
+
+    The sheet holds what the output file will hold, so it stays beside the output, in a
+    private folder removed afterwards, instead of the shared system temp folder.
+    """
+    with _TEMPDIR_LOCK:
+        private = tempfile.mkdtemp(prefix=".tmp.", dir=folder)
+        previous = tempfile.tempdir
+        tempfile.tempdir = private
+        try:
+            yield
+        finally:
+            tempfile.tempdir = previous
+            shutil.rmtree(private, ignore_errors=True)
+
+
 def save_workbook(workbook: Workbook, path: str | os.PathLike[str]) -> Path:
     """Save an openpyxl workbook atomically, byte-identical for identical content."""
     import datetime as dt
@@ -89,7 +111,8 @@ def save_workbook(workbook: Workbook, path: str | os.PathLike[str]) -> Path:
     workbook.properties.lastModifiedBy = None
     tmp = _atomic_target(path)
     try:
-        workbook.save(tmp)
+        with _library_temp_files_in(path.parent):
+            workbook.save(tmp)
         normalise_zip(tmp)
         os.replace(tmp, path)
     except BaseException:

@@ -43,6 +43,7 @@ COLUMN_LABELS: dict[str, str] = {
     "location": "場所",
     "message": "内容",
     "word": "語",
+    "occurrences": "出現回数",
     "pos": "品詞",
     "rank": "順位",
     "source": "出典",

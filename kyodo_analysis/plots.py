@@ -583,12 +583,15 @@ def _word_color(word: str, *args: Any, **kwargs: Any) -> str:
 def word_counts(
     frequencies: pd.DataFrame, *, group: str | None = None, exclude: Iterable[str] = ()
 ) -> dict[str, int]:
-    """Sum a ``word_frequencies`` frame into ``{word: count}`` for one group or all groups."""
+    """Sum a ``words.word_frequencies`` frame into ``{word: occurrences}`` for one group or all groups.
+
+    The frame is already filtered (``kyodo_analysis.words``); this only sums and orders it.
+    """
     frame = frequencies
     if group is not None and group != TOTAL and "group" in frame:
         frame = frame[frame["group"].astype(str) == group]
     frame = frame[~frame["word"].isin(set(exclude))]
-    counts = frame.groupby("word", observed=True)["count"].sum()
+    counts = frame.groupby("word", observed=True)["occurrences"].sum()
     counts = counts[counts > 0]
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return {drawable(word): int(count) for word, count in ordered}

@@ -23,9 +23,11 @@ are left alone; the word lists live in ``data/privacy.toml``.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -42,11 +44,55 @@ EMAIL_MASK = "[メール]"
 
 QUOTE_COLUMNS = ("theme", "rank", "fiscal_year", "group", "question", "text", "matched_words", "source")
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
-# Separators people type between digit groups; NFKC leaves ‐ − ー and friends alone.
-_SEP = r"[\-‐‑‒–—―−ー\s.()]{0,2}"
+URL_MASK = "[URL]"
+ADDRESS_MASK = "[住所]"
+NUMBER_MASK = "[番号]"
+HANDLE_MASK = "[アカウント]"
+
+# "@" also written out, as people do to keep addresses from robots: name (at) example.jp.
+_AT = r"(?:@|\s*[(\[<]\s*at\s*[)\]>]\s*|\s*アットマーク\s*|\s*あっと\s*)"
+_DOT = r"(?:\.|\s*[(\[<]\s*dot\s*[)\]>]\s*)"
+_EMAIL = re.compile(rf"[A-Za-z0-9._%+\-]+{_AT}[A-Za-z0-9\-]+(?:{_DOT}[A-Za-z0-9\-]+)+", re.IGNORECASE)
+# A whole URL goes: its path often holds a name (example.jp/~yamada, /users/taro).
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'「」『』、。（）()]+"
+    r"|(?<![A-Za-z0-9@.\-])[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.(?:jp|com|net|org|info|biz|io|me|tv)"
+    r"(?:/[^\s<>\"'「」『』、。（）()]*)?(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_URL_TRAILING = ".,;:!?"
+# Separators people type between digit groups; NFKC leaves ‐ − ー 〜 and friends alone.
+_SEP = r"[\-‐‑‒–—―−ー〜~\s.()]{0,2}"
 _PHONE = re.compile(rf"(?<![0-9])(?:\+81|\(0[0-9]{{1,4}}\)|0[0-9]{{0,4}})(?:{_SEP}[0-9]{{1,4}}){{1,3}}(?![0-9])")
+# 0 9 0 1 2 3 4 … : one separator after every digit.
+_SPACED_PHONE = re.compile(r"(?<![0-9])0(?:[\s\-‐−ー〜~.]?[0-9]){9,11}(?![0-9])")
 _PHONE_DIGITS = range(10, 13)
+
+
+@lru_cache(maxsize=8)
+def _local_phone(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A number without area code is a phone number only when the text says so (電話 1234-5678)."""
+    if not words:
+        return None
+    return re.compile(
+        rf"(?:{'|'.join(re.escape(w) for w in words)})[^0-9\n]{{0,6}}?"
+        r"(?P<number>(?<![0-9])[0-9]{2,4}[\-‐−ー〜~ ]?[0-9]{3,4}(?![0-9]))",
+        re.IGNORECASE,
+    )
+# マイナンバー (12 digits), spaced or hyphenated in fours.
+_INDIVIDUAL_NUMBER = re.compile(r"(?<![0-9])[0-9]{4}[\s\-‐−]?[0-9]{4}[\s\-‐−]?[0-9]{4}(?![0-9])")
+_POSTAL = re.compile(r"(?:〒\s*|郵便番号\s*:?\s*)?(?P<number>(?<![0-9\-])[0-9]{3}[\-‐−ー][0-9]{4}(?![0-9\-]))|〒\s*(?P<bare>[0-9]{7})")
+# Street numbers after a place name: 美しが丘3-15-7, 本町2丁目5番地12号, 三丁目4番.
+_STREET_NUMBER = re.compile(
+    r"(?<=[\u3041-\u30ff\u3005\u4e00-\u9fff])(?P<number>[0-9]{1,4}(?:[\-‐−ー][0-9]{1,4}){1,3}"
+    r"(?![0-9\-]|[人名回件個年月日時分秒歳才割%％位番号班組つ期部章])"
+    r"|[0-9一二三四五六七八九十]{1,3}丁目(?:\s*[0-9]{1,4}(?:番地?|[\-‐−ー]))?(?:\s*[0-9]{1,4}号?)?"
+    r"|[0-9]{1,4}番地(?:\s*[0-9]{1,4}号?)?)"
+)
+_DATE = re.compile(r"(?:19|20)[0-9]{2}[\-‐−ー/.][0-9]{1,2}[\-‐−ー/.][0-9]{1,2}")
+# @handle of an SNS account (an e-mail address has text before its @ and is found first).
+_HANDLE = re.compile(r"(?<![A-Za-z0-9._%+\-])@[A-Za-z0-9_]{2,30}(?![A-Za-z0-9_@])")
+_KANJI_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 
 _KANA = re.compile(r"^[\u3041-\u309f\u30a1-\u30ffー・]+$")
 _HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
@@ -54,6 +100,9 @@ _KANJI_ONLY = re.compile(r"^[\u3005\u4e00-\u9fff\uf900-\ufaff]+$")
 _KANJI_CHAR = re.compile(r"[\u3005\u4e00-\u9fff\uf900-\ufaff]")
 _READING = re.compile(r"[(（]\s*[\u3041-\u309f\u30a1-\u30ffー・ 　]+\s*[)）]")
 _NAME_JOINERS = frozenset("・=")
+# A name before a suffix is never longer than this many tokens; the walk back stops there,
+# so each suffix costs a bounded number of token visits.
+_MAX_NAME_TOKENS = 8
 # A kana name that janome cut into fragments is rarely longer than this.
 _MAX_LOOSE_KANA = 5
 # Parts of speech that are whole dictionary words, never leftovers of a cut-up name.
@@ -72,6 +121,10 @@ class PrivacyRules:
     roles: frozenset[str]
     place_endings: tuple[str, ...]
     common_words: frozenset[str]
+    english_titles: tuple[str, ...] = ()
+    latin_honorifics: tuple[str, ...] = ()
+    phone_words: tuple[str, ...] = ()
+    hiding_marks: str = ""
 
     def is_allowed(self, name: str) -> bool:
         """Return True if ``name`` is a whole name on the allow-list (spaces inside ignored).
@@ -124,6 +177,10 @@ def load_privacy(path: str | Path | None = None) -> PrivacyRules:
         roles=frozenset(_words(table, "roles", "words")),
         place_endings=by_length(_words(table, "places", "endings")),
         common_words=frozenset(_words(table, "common_words", "words")),
+        english_titles=by_length(_words(table, "english_titles", "words")),
+        latin_honorifics=by_length(_words(table, "latin_honorifics", "words")),
+        phone_words=by_length(_words(table, "phone_words", "words")),
+        hiding_marks="".join(sorted(set("".join(_words(table, "hiding_marks", "marks"))))),
     )
 
 
@@ -177,20 +234,38 @@ class _Tok:
 _TOKENIZER_PUNCT = str.maketrans("()[]{}:;!?", "（）［］｛｝：；！？")
 
 
-def _tokens(norm: str) -> list[_Tok]:
+class _Tokens(list):
+    """The tokens of one text with their start offsets, for lookups by position in O(log n)."""
+
+    def __init__(self, tokens: Iterable[_Tok]) -> None:
+        super().__init__(tokens)
+        self.starts = [t.start for t in self]
+
+    def at(self, pos: int) -> int | None:
+        """Return the index of the token covering character ``pos``, if any."""
+        k = bisect_right(self.starts, pos) - 1
+        return k if k >= 0 and self[k].start <= pos < self[k].end else None
+
+    def first_from(self, pos: int) -> int:
+        """Return the index of the first token starting at or after ``pos``."""
+        return bisect_left(self.starts, pos)
+
+
+def _tokens(norm: str) -> _Tokens:
     """Tokenise once and attach character offsets in ``norm``."""
     text = norm.translate(_TOKENIZER_PUNCT)
     out: list[_Tok] = []
     cursor = 0
     for token in get_tokenizer().tokenize(text):
         surface = token.surface
-        start = text.find(surface, cursor)
+        # Tokens follow each other; a bounded search keeps a surprise from costing O(n) each.
+        start = text.find(surface, cursor, cursor + len(surface) + 16)
         if start < 0:  # janome never rewrites surfaces; guard anyway
             continue
         cursor = start + len(surface)
         out.append(_Tok(start, cursor, norm[start:cursor], tuple(token.part_of_speech.split(",")),
                         token.node_type == "UNKNOWN"))
-    return out
+    return _Tokens(out)
 
 
 @lru_cache(maxsize=4096)
@@ -248,13 +323,6 @@ def _loose_fragment(tok: _Tok, *, next_to_suffix: bool) -> bool:
     return tok.pos[0] != "助詞" or next_to_suffix
 
 
-def _find_suffix_tok(tokens: Sequence[_Tok], pos: int) -> int | None:
-    for k, tok in enumerate(tokens):
-        if tok.start <= pos < tok.end:
-            return k
-    return None
-
-
 def _name_before(norm: str, tokens: Sequence[_Tok], k: int, start: int, end: int,
                  personal: bool, crossed: bool, rules: PrivacyRules) -> tuple[int, int] | None:
     """Walk back from token ``k`` collecting the name that ends at ``end``.
@@ -264,7 +332,8 @@ def _name_before(norm: str, tokens: Sequence[_Tok], k: int, start: int, end: int
     loose_seen = False
     strict_seen = False
     loose_ok = personal or crossed or (k >= 0 and tokens[k].is_noun)
-    while k >= 0:
+    stop = k - _MAX_NAME_TOKENS
+    while k >= 0 and k > stop:
         tok = tokens[k]
         if tok.end != start:
             break
@@ -337,7 +406,7 @@ def _misread_inflection(tokens: Sequence[_Tok], k: int, suffix_end: int) -> bool
             and _loose_fragment(previous, next_to_suffix=False))
 
 
-def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:
+def _suffix_names(norm: str, tokens: _Tokens, rules: PrivacyRules) -> list[tuple[int, int]]:
     """Find names written right before an honorific or a job title."""
     markers = [(w, True) for w in rules.honorifics] + [(w, False) for w in rules.titles]
     markers.sort(key=lambda m: (-len(m[0]), m[0]))
@@ -349,12 +418,17 @@ def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> lis
     for match in pattern.finditer(norm):
         s, e = match.span()
         personal = personal_of[match.group()]
-        k = _find_suffix_tok(tokens, s)
+        k = tokens.at(s)
         if k is None:
             continue
         tok = tokens[k]
         if tok.start == s and tok.end > e and not tok.unknown:
             continue  # the suffix only begins a longer word: 様子, 氏名, さんま
+        last = tokens.at(e - 1)
+        if tok.start == s and last is not None and tokens[last].end > e and not tokens[last].unknown:
+            continue  # the suffix ends inside the next word: 緑|区|長津田 is no 区長
+        if not personal and tok.start == s and _given_name_before(tokens, k, rules):
+            personal = True  # めぐみ先生, 東先生: a word standing alone before a title is a name
         if tok.start == s:
             found = _name_before(norm, tokens, k - 1, s, s, personal, False, rules)
         elif not tok.unknown and not _misread_inflection(tokens, k, e) and (e <= tok.end or tok.is_noun):
@@ -370,15 +444,53 @@ def _suffix_names(norm: str, tokens: Sequence[_Tok], rules: PrivacyRules) -> lis
             found = _split_surname_before(tokens, k, rules)
         if found is None:
             continue
+        found = _across_line_break(norm, found)
         name = norm[found[0]:found[1]].strip("・=")
         if not name or name in rules.roles:
             continue
-        last = next((t for t in tokens if t.start < found[1] <= t.end), None)
+        last_k = tokens.at(found[1] - 1)
+        last = tokens[last_k] if last_k is not None else None
         if _ends_with_place(name, rules) and not (last and last.is_person):
             continue
         offset = norm.index(name, found[0])
         spans.append((offset, offset + len(name)))
     return spans
+
+
+def _given_name_before(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> bool:
+    """True if the word before token ``k`` is a kana or one-kanji noun standing on its own.
+
+    Such a word before a title is a given name (さくら先生, 東先生) even though it is also an
+    ordinary word; inside a compound (子ども|会|長) or after a prefix it is not.
+    """
+    if k < 1:
+        return False
+    word = tokens[k - 1]
+    if (word.end != tokens[k].start or word.pos[:2] != ("名詞", "一般") or word.surface in rules.roles
+            or not ((_KANA.match(word.surface) and len(word.surface) <= 4)
+                    or (len(word.surface) == 1 and _KANJI_ONLY.match(word.surface)))):
+        return False
+    before = tokens[k - 2] if k >= 2 and tokens[k - 2].end == word.start else None
+    return before is None or not (before.is_noun or before.pos[0] == "接頭詞")
+
+
+def _across_line_break(norm: str, span: tuple[int, int]) -> tuple[int, int]:
+    """Extend a name back over a line break typed inside it (山⏎田さん), if the whole reads as a surname."""
+    start, end = span
+    brk = start
+    while brk > 0 and norm[brk - 1] in "\r\n":
+        brk -= 1
+    if brk == start or brk == 0:
+        return span
+    head = brk
+    while head > 0 and brk - head < 3 and _KANJI_ONLY.match(norm[head - 1]):
+        head -= 1
+    for first in range(head, brk):
+        word = norm[first:brk] + norm[start:end]
+        if len(word) <= 4 and _KANJI_ONLY.match(word) and (
+                _is_person_word(word) or _is_person_word(word, with_honorific=True)):
+            return first, end
+    return span
 
 
 def _followed_by_place(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> bool:
@@ -389,8 +501,13 @@ def _followed_by_place(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> b
         if tokens[j].is_person or tokens[j].pos[1:3] == ("接尾", "人名"):
             return False
         compound += tokens[j].surface
+        after = tokens[j + 1] if j + 1 < len(tokens) and tokens[j + 1].start == tokens[j].end else None
+        # 緑|区|長津田, 本郷|町|3丁目: a place ending that closes a word, or one before a number.
+        if _ends_with_place(compound, rules) and (
+                tokens[j].pos[1] == "接尾" or after is None or not after.is_noun or after.pos[1] == "数"):
+            return True
         j += 1
-    return bool(compound) and _ends_with_place(compound, rules)
+    return False
 
 
 def _reads_as_person(tok: _Tok) -> bool:
@@ -445,14 +562,82 @@ def _other_occurrences(norm: str, tokens: Sequence[_Tok], names: Iterable[str],
     starts = {t.start: i for i, t in enumerate(tokens)}
     ends = {t.end: i for i, t in enumerate(tokens)}
     spans: list[tuple[int, int]] = []
+    by_length: dict[int, set[str]] = {}
     for name in names:
-        for match in re.finditer(re.escape(name), norm):
-            s, e = match.span()
-            if len(name) < 2 and not (s in starts and e in ends):
+        if name:
+            by_length.setdefault(len(name), set()).add(name)
+    # One pass over the text per name length (a handful), however many names were found:
+    # a pattern with thousands of alternatives would be tried at every position.
+    for length, group in by_length.items():
+        for s in range(len(norm) - length + 1):
+            if norm[s:s + length] not in group:
+                continue
+            e = s + length
+            if length < 2 and not (s in starts and e in ends):
                 continue  # one character is too easily part of another word
             if e in ends and _followed_by_place(tokens, ends[e], rules):
                 continue
             spans.append((s, e))
+    return spans
+
+
+# A word of Japanese romaji (Hepburn or kunrei): Yamada, Taro, Yuuko, Satou, Hattori, Ohno.
+_ROMAJI_WORD = re.compile(
+    r"(?:(?:sh|ch|ts|[kgsztdnhbpmrjfwv]y?|y)?[aiueo]h?|n(?![aiueoy])|([kgsztdhbpmcf])(?=\1|ch))+",
+    re.IGNORECASE,
+)
+_LATIN_NAME = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
+_LATIN_PAIR = re.compile(rf"(?<![A-Za-z])(?P<name>{_LATIN_NAME}\s+{_LATIN_NAME})(?![A-Za-z])")
+
+
+@lru_cache(maxsize=8)
+def _latin_patterns(titles: tuple[str, ...], honorifics: tuple[str, ...]) -> list[re.Pattern[str]]:
+    """"Mr. Suzuki" (a capitalised word after an English title) and "Yamada-san"."""
+    patterns = []
+    if titles:
+        patterns.append(re.compile(
+            rf"\b(?:{'|'.join(re.escape(t) for t in titles)})(?:\.\s*|\s+)(?P<name>{_LATIN_NAME}(?:\s+{_LATIN_NAME})?)"))
+    if honorifics:
+        patterns.append(re.compile(
+            rf"(?<![A-Za-z])(?P<name>{_LATIN_NAME})(?:-|\s)(?:{'|'.join(re.escape(h) for h in honorifics)})\b",
+            re.IGNORECASE))
+    return patterns
+
+
+def _is_romaji(word: str) -> bool:
+    return len(word) >= 2 and _ROMAJI_WORD.fullmatch(word) is not None
+
+
+def _romaji_names(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find names written in Latin letters: "Mr. Suzuki", "Taro Yamada", "Yamada-san".
+
+    Two capitalised words are a name only when both read as Japanese romaji, so
+    "New York" and "Google Maps" stay.
+    """
+    spans = [m.span("name") for pattern in _latin_patterns(rules.english_titles, rules.latin_honorifics)
+             for m in pattern.finditer(norm)]
+    for m in _LATIN_PAIR.finditer(norm):
+        if all(_is_romaji(w) for w in re.split(r"[\s\-]+", m.group("name"))):
+            spans.append(m.span("name"))
+    return spans
+
+
+_HEAD_CHAR = r"[A-Za-z.\u30a1-\u30ff\u3005\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+
+
+def _partly_masked_names(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find names masked only in part before a suffix, so what is left of them goes too."""
+    markers = sorted({*rules.honorifics, *rules.titles}, key=lambda w: (-len(w), w))
+    if not markers or not rules.hiding_marks:
+        return []
+    hiding = re.escape(rules.hiding_marks)
+    pattern = re.compile(rf"(?P<name>{_HEAD_CHAR}{{1,3}}[{hiding}]+{_HEAD_CHAR}{{0,2}}|[{hiding}]+{_HEAD_CHAR}{{1,2}})"
+                         rf"(?=(?:{'|'.join(re.escape(m) for m in markers)}))")
+    spans = []
+    for m in pattern.finditer(norm):
+        head = m.group("name").strip(rules.hiding_marks)
+        if head and head not in rules.roles and not _ends_with_place(head, rules):
+            spans.append(m.span("name"))
     return spans
 
 
@@ -466,12 +651,12 @@ def _readings_after(norm: str, spans: Iterable[tuple[int, int]]) -> list[tuple[i
     return found
 
 
-def _names_after_contacts(tokens: Sequence[_Tok], contacts: Sequence[tuple[int, int, str]],
+def _names_after_contacts(tokens: _Tokens, contacts: Sequence[tuple[int, int, str]],
                           rules: PrivacyRules) -> list[tuple[int, int]]:
     """Find the name people sign right after a phone number or address (…5432宮下へ)."""
     spans: list[tuple[int, int]] = []
     for _, end, _ in contacts:
-        k = next((i for i, t in enumerate(tokens) if t.start >= end), len(tokens))
+        k = tokens.first_from(end)
         while k < len(tokens) and not tokens[k].surface.strip():
             k += 1
         first = k
@@ -484,21 +669,53 @@ def _names_after_contacts(tokens: Sequence[_Tok], contacts: Sequence[tuple[int, 
     return spans
 
 
-def _contact_spans(norm: str) -> list[tuple[int, int, str]]:
-    spans = [(m.start(), m.end(), EMAIL_MASK) for m in _EMAIL.finditer(norm)]
-    for m in _PHONE.finditer(norm):
-        digits = sum(c.isdigit() for c in m.group())
-        if digits in _PHONE_DIGITS and not any(s < m.end() and m.start() < e for s, e, _ in spans):
-            spans.append((m.start(), m.end(), PHONE_MASK))
-    return spans
+def _contact_spans(norm: str, rules: PrivacyRules) -> list[tuple[int, int, str]]:
+    """Find contact details in ``norm``: e-mail, URL, phone, postal code, street number, ID, handle.
+
+    Earlier kinds win where matches overlap (an e-mail's domain is no URL of its own).
+    """
+    # Kanji digits become ASCII ones, one character for one, so offsets stay valid.
+    digits = norm.translate(_KANJI_DIGITS)
+    taken = bytearray(len(norm))
+    spans: list[tuple[int, int, str]] = []
+
+    def add(start: int, end: int, mask: str) -> None:
+        if start < end and not any(taken[start:end]):
+            taken[start:end] = b"\x01" * (end - start)
+            spans.append((start, end, mask))
+
+    for m in _EMAIL.finditer(norm):
+        add(m.start(), m.end(), EMAIL_MASK)
+    for m in _URL.finditer(norm):
+        add(m.start(), m.start() + len(m.group().rstrip(_URL_TRAILING)), URL_MASK)
+    for pattern in (_PHONE, _SPACED_PHONE):
+        for m in pattern.finditer(digits):
+            if sum(c.isdigit() for c in m.group()) in _PHONE_DIGITS:
+                add(m.start(), m.end(), PHONE_MASK)
+    local = _local_phone(rules.phone_words)
+    for m in local.finditer(digits) if local is not None else ():
+        add(m.start("number"), m.end("number"), PHONE_MASK)
+    for m in _INDIVIDUAL_NUMBER.finditer(digits):
+        add(m.start(), m.end(), NUMBER_MASK)
+    for pattern in (_POSTAL, _STREET_NUMBER):
+        for m in pattern.finditer(digits):
+            group = next(g for g, v in m.groupdict().items() if v is not None)
+            if not _DATE.fullmatch(m.group(group)):
+                add(m.start(group), m.end(group), ADDRESS_MASK)
+    for m in _HANDLE.finditer(norm):
+        add(m.start(), m.end(), HANDLE_MASK)
+    return sorted(spans)
 
 
-def _merge(contacts: list[tuple[int, int, str]], names: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+def _merge(contacts: list[tuple[int, int, str]], names: list[tuple[int, int]], size: int) -> list[tuple[int, int, str]]:
     """Combine spans: contacts win over names; overlapping or touching names become one."""
+    taken = bytearray(size)
+    for cs, ce, _ in contacts:
+        taken[cs:ce] = b"\x01" * (ce - cs)
     out = sorted(contacts)
     merged: list[list[int]] = []
     for s, e in sorted(set(names)):
-        if any(cs < e and s < ce for cs, ce, _ in contacts):
+        if any(taken[s:e]):
             continue
         if merged and s <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], e)
@@ -508,43 +725,85 @@ def _merge(contacts: list[tuple[int, int, str]], names: list[tuple[int, int]]) -
     return sorted(out)
 
 
+def _inside_allowed(spans: list[tuple[int, int]], allowed: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Drop the spans that lie within an allowed name's span (sorted lookup, not pairwise)."""
+    if not allowed:
+        return spans
+    allowed = sorted(allowed)
+    starts = [a for a, _ in allowed]
+    reach: list[int] = []
+    for _, b in allowed:
+        reach.append(max(b, reach[-1]) if reach else b)
+    kept = []
+    for s, e in spans:
+        k = bisect_right(starts, s) - 1
+        if k < 0 or reach[k] < e:
+            kept.append((s, e))
+    return kept
+
+
+def _with_rules(allow: Iterable[str] | None, rules: PrivacyRules | None) -> PrivacyRules:
+    rules = rules or default_privacy()
+    if allow is not None:
+        rules = dataclasses.replace(rules, allow=frozenset(_nfkc(a).strip() for a in allow if str(a).strip()))
+    return rules
+
+
+def find_personal_data(text: str, *, allow: Iterable[str] | None = None,
+                       rules: PrivacyRules | None = None) -> list[tuple[int, int, str]]:
+    """Return ``(start, end, mask)`` for every personal detail in ``text`` (offsets in ``text``).
+
+    This is the one detector: quotes replace the spans with their mask, and the word
+    counts leave them out before tokenising. ``allow`` is as in :func:`mask_personal_data`.
+    """
+    if not text:
+        return []
+    return list(_find_cached(text, _with_rules(allow, rules)))
+
+
+@lru_cache(maxsize=8192)
+def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], ...]:
+    # Word counts and quotes ask about the same comments: janome runs once per comment.
+    norm, starts, ends = _normalise_with_offsets(text)
+    tokens = _tokens(norm)
+    contacts = _contact_spans(norm, rules)
+    found = (_suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
+             + _names_after_contacts(tokens, contacts, rules) + _romaji_names(norm, rules)
+             + _partly_masked_names(norm, rules))
+    names = {norm[s:e] for s, e in found}
+    masked_names = {n for n in names if not rules.is_allowed(n)}
+    spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
+    spans += _other_occurrences(norm, tokens, masked_names, rules)
+    # janome reads 山田花子 as 山田 + 花子: the parts of an allowed name stay with it.
+    spans = _inside_allowed(spans, _allowed_spans(norm, rules))
+    spans += _readings_after(norm, spans)
+    out: list[tuple[int, int, str]] = []
+    cursor = 0
+    for s, e, mask in _merge(contacts, spans, len(norm)):
+        o_start, o_end = starts[s], ends[e - 1]
+        if o_start < cursor:
+            continue
+        out.append((o_start, o_end, mask))
+        cursor = o_end
+    return tuple(out)
+
+
 def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
                        rules: PrivacyRules | None = None) -> str:
-    """Return ``text`` with personal names, phone numbers and e-mail addresses masked.
+    """Return ``text`` with personal names and contact details masked.
 
+    Names become 〇〇; phone numbers, e-mail addresses, URLs, postal codes and street
+    numbers, 12-digit individual numbers and SNS handles their own bracketed mark.
     ``allow`` lists names that may stay, each as a whole (山田花子 keeps 山田花子 and
     山田 花子, not a bare 山田); None uses the allow-list of ``privacy.toml``, any other
     value replaces it (pass ``()`` to mask every name).
     """
-    if not text:
-        return text
-    rules = rules or default_privacy()
-    if allow is not None:
-        rules = PrivacyRules(frozenset(_nfkc(a).strip() for a in allow if str(a).strip()),
-                             rules.honorifics, rules.titles, rules.roles,
-                             rules.place_endings, rules.common_words)
-    norm, starts, ends = _normalise_with_offsets(text)
-    tokens = _tokens(norm)
-    contacts = _contact_spans(norm)
-    found = (_suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
-             + _names_after_contacts(tokens, contacts, rules))
-    names = {norm[s:e] for s, e in found}
-    masked_names = sorted((n for n in names if not rules.is_allowed(n)), key=lambda n: (-len(n), n))
-    spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
-    spans += _other_occurrences(norm, tokens, masked_names, rules)
-    # janome reads 山田花子 as 山田 + 花子: the parts of an allowed name stay with it.
-    allowed = _allowed_spans(norm, rules)
-    spans = [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in allowed)]
-    spans += _readings_after(norm, spans)
     pieces: list[str] = []
     cursor = 0
-    for s, e, mask in _merge(contacts, spans):
-        o_start, o_end = starts[s], ends[e - 1]
-        if o_start < cursor:
-            continue
-        pieces.append(text[cursor:o_start])
+    for start, end, mask in find_personal_data(text, allow=allow, rules=rules):
+        pieces.append(text[cursor:start])
         pieces.append(mask)
-        cursor = o_end
+        cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
 

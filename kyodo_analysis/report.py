@@ -22,19 +22,18 @@ from .corrections import apply_corrections, find_corrections, load_corrections
 from .intent import intent_shares
 from .io import atomic_directory, write_table
 from .labels import to_japanese
+from .output_folder import GENERATOR, check_replaceable, check_target, output_lock, shown, write_manifest
 from .questionnaire import Problem, Survey, is_sample, load_questionnaires
+from .quotes import select_quotes
+from .text import DEFAULT_EXCLUDE
+from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares, with_matched_words
+from .words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 
 SAMPLE_BANNER = "架空のサンプルデータによる集計です"
-from .quotes import default_privacy, select_quotes
-from .text import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
-from .themes import (RuleSet, compare_groups, load_rules, tag_comments, theme_shares, with_matched_words,
-                     word_frequencies)
 
 FIGURES = "figures"
 TABLES = "tables"
 INDEX = "index.html"
-# Marks index.html as ours, so only a folder holding an earlier report is ever replaced.
-GENERATOR = "kyodo-analysis"
 # Column names of the tables only this module makes (the rest come from labels.py).
 _EDGE_LABELS = {
     "source": "語1", "target": "語2", "weight": "Jaccard係数", "cooccurrences": "共起したコメント数",
@@ -108,47 +107,6 @@ def period_stem(years: Sequence[int]) -> str:
     """Name the span of fiscal years for file names: ``2017`` or ``2015-2017``."""
     values = sorted(set(years))
     return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
-
-
-def comment_words(comments: pd.DataFrame, *, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> list[list[str]]:
-    """Return the content words (base forms, stopwords removed) of each comment, in order."""
-    stop = load_stopwords()
-    excluded = [normalize(w) for w in exclude]
-    raws = tokenize_many([str(t) for t in comments["text"].tolist()])
-    return [
-        [t.base_form for t in content_words((Token(*r) for r in raw), stopwords=stop, exclude=excluded)]
-        for raw in raws
-    ]
-
-
-def name_words(comments: pd.DataFrame) -> frozenset[str]:
-    """Return words janome reads as personal names that the privacy allow-list does not keep."""
-    # Figures are shared more widely than the tables: a name must not become a word in a cloud.
-    rules = default_privacy()
-    return frozenset(
-        base
-        for raw in tokenize_many([str(t) for t in comments["text"].tolist()])
-        for _, pos, base in raw
-        if "固有名詞,人名" in pos and not rules.is_allowed(base) and base not in rules.common_words
-    )
-
-
-@dataclass(frozen=True)
-class WordData:
-    """Word counts by group and the words of each comment, with personal names left out."""
-
-    frequencies: pd.DataFrame
-    documents: list[list[str]]
-    names: frozenset[str]
-
-
-def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = DEFAULT_EXCLUDE) -> WordData:
-    """Count words by group and list each comment's words for clouds and networks, names removed."""
-    names = name_words(comments)
-    freq = word_frequencies(comments, by="group", exclude=exclude)
-    freq = freq[~freq["word"].isin(names)].reset_index(drop=True)
-    documents = [[w for w in doc if w not in names] for doc in comment_words(comments, exclude=exclude)]
-    return WordData(freq, documents, names)
 
 
 def _pct(value: float) -> str:
@@ -415,15 +373,40 @@ def build_report(
     (the ``report`` command) does not read and decrypt every file twice. ``corrections``
     lists theme corrections files; ``None`` uses ``theme_corrections.xlsx`` beside the inputs.
     """
-    paths = [Path(p) for p in paths]
     out_dir = Path(out_dir)
+    check_target(out_dir)
+    # One run at a time per folder: a second one is refused plainly, never half-written.
+    with output_lock(out_dir):
+        return _build_report(
+            [Path(p) for p in paths], out_dir, year=year, themes=themes, exclude_words=exclude_words,
+            formats=formats, survey_title=survey_title, network_words=network_words,
+            network_min_jaccard=network_min_jaccard, processes=processes, on_stage=on_stage, survey=survey,
+            corrections=corrections)
+
+
+def _build_report(
+    paths: list[Path],
+    out_dir: Path,
+    *,
+    year: int | None,
+    themes: RuleSet | str | os.PathLike[str] | None,
+    exclude_words: Sequence[str],
+    formats: Sequence[str],
+    survey_title: str,
+    network_words: int,
+    network_min_jaccard: float,
+    processes: int | None,
+    on_stage: Callable[[str, float], None] | None,
+    survey: Survey | None,
+    corrections: Sequence[str | os.PathLike[str]] | None,
+) -> ReportResult:
     check_replaceable(out_dir)
     watch = Stopwatch(on_stage)
     with watch.stage("読み込み"):
         survey = load_questionnaires(paths, year=year) if survey is None else survey
         rules = themes if isinstance(themes, RuleSet) else load_rules(themes)
     respondents = survey.respondents.dropna(subset=["fiscal_year"])
-    comments = survey.comments.dropna(subset=["fiscal_year"])
+    comments = _printable_places(survey.comments.dropna(subset=["fiscal_year"]))
     years = sorted(int(y) for y in respondents["fiscal_year"].unique())
     if not years:
         raise ReportError("回答者が 1 人もいないため、報告書を作れません。")
@@ -487,7 +470,8 @@ def build_report(
                     continue
                 out.figure(
                     f"{period}_wordcloud_{_CLOUD_NAMES[group]}", f"よく出る語（{group}）",
-                    "文字の大きさが出現回数を表します。「" + "・".join(exclude_words) + "」とストップワードは除いています。",
+                    "文字の大きさが出現回数を表します。" + (f"「{'・'.join(exclude_words)}」と" if exclude_words else "")
+                    + f"ストップワード、記号・数字、人名や連絡先、{MIN_COMMENTS} 件未満の記述にしか出ない語は除いています。",
                     lambda group=group, n=n: plots.plot_wordcloud(
                         freq, group=None if group == plots.TOTAL else group, years=years, n_comments=n,
                         exclude=exclude_words, survey=survey_title),
@@ -524,26 +508,28 @@ def build_report(
                       f"自由記述 {len(comments)}件・手作業で修正したテーマ {fixed.count}件")
             page = render_index(
                 out.figures, title=f"{survey_title} 集計結果（{plots.years_label(years)}）",
-                sources=[p.name for p in paths], counts=counts, notes=notes,
+                sources=[shown(p.name) for p in paths], counts=counts, notes=notes,
                 problems=survey.problems, extra_tables=extra, invented=all(is_sample(p) for p in paths),
             )
-            (root / INDEX).write_text(page, encoding="utf-8")
+            # A name that is not UTF-8 (in a problem message) is written escaped, never a crash.
+            (root / INDEX).write_text(page, encoding="utf-8", errors="backslashreplace")
         figures, tables = out.figures, out.tables
+        # What this run wrote, so the next run knows what it may replace.
+        write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables) | {Path(INDEX)}))
+        check_replaceable(out_dir)  # nothing added to the old folder while this run worked
     return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings)
 
 
-def check_replaceable(out_dir: Path) -> None:
-    """Refuse an output folder that holds anything but an earlier report (it is replaced whole)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportError(f"{out_dir}: フォルダではなくファイルです。書き出し先にはフォルダを指定してください。")
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    index = out_dir / INDEX
-    if not (index.is_file() and f'name="generator" content="{GENERATOR}"' in index.read_text("utf-8", errors="replace")):
-        raise ReportError(
-            f"{out_dir}: 本ツールの報告書ではないファイルが入っています。書き出し先のフォルダは丸ごと置き換わるため、"
-            "空のフォルダか新しいフォルダ名を --out に指定してください。"
-        )
+def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with file and sheet names escaped (bytes that are not UTF-8, control characters).
+
+    They reach the quote table's 出典 column, and a CSV cannot hold a name that is not text.
+    """
+    frame = frame.copy()
+    for column in ("file", "sheet"):
+        if column in frame.columns:
+            frame[column] = frame[column].map(lambda v: v if pd.isna(v) else shown(v))
+    return frame
 
 
 def _others_note(tagged: pd.DataFrame) -> str:
@@ -554,9 +540,9 @@ def _others_note(tagged: pd.DataFrame) -> str:
 
 def _with_total(freq: pd.DataFrame) -> pd.DataFrame:
     """Add 全体 rows (all groups summed) to a ``word_frequencies`` frame."""
-    total = freq.groupby(["word", "pos"], observed=True, as_index=False)["count"].sum()
+    total = freq.groupby(["word", "pos"], observed=True, as_index=False)[["occurrences", "n_comments"]].sum()
     total.insert(0, "group", plots.TOTAL)
-    total = total.sort_values(["count", "word", "pos"], ascending=[False, True, True], kind="stable")
+    total = total.sort_values(["occurrences", "word", "pos"], ascending=[False, True, True], kind="stable")
     return pd.concat([freq.astype({"group": "object"}), total], ignore_index=True)
 
 

@@ -164,6 +164,16 @@ def refuse_non_workbook(kind: str) -> None:
 _SPIN_COUNT = re.compile(rb'spinCount="(\d+)"')
 
 
+# Set once a workbook has been decrypted in this process: from then on nothing derived
+# from comments is cached on disk (README promises decrypted content never touches it).
+_DECRYPTED_IN_PROCESS = False
+
+
+def holds_decrypted_text() -> bool:
+    """Return True once this process has decrypted a password-protected workbook."""
+    return _DECRYPTED_IN_PROCESS
+
+
 def _password_text(password: Password, path: Path) -> str | None:
     return password(path) if callable(password) else password
 
@@ -229,6 +239,8 @@ def decrypt_workbook(data: bytes, path: Path, password: Password) -> bytes:
         ) from error
     except Exception as error:  # a damaged container can fail anywhere inside the decryption
         raise Refused(BROKEN_OLE) from error
+    global _DECRYPTED_IN_PROCESS
+    _DECRYPTED_IN_PROCESS = True
     return plain.getvalue()
 
 

@@ -8,15 +8,17 @@ The pipeline is a chain of small steps, each usable alone:
 4. token filters          janome ``TokenFilter`` subclasses applied to ``Token`` lists:
                           part of speech, base forms, compound nouns, stopwords
 
-``tokenize_many`` adds an on-disk cache (sqlite) and optional worker processes.
+``tokenize_many`` adds an on-disk cache (sqlite, tokens stored as JSON text, in the
+user's private cache folder) and optional worker processes.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
-import pickle
 import re
+import shutil
 import sqlite3
 import sys
 import unicodedata
@@ -38,14 +40,15 @@ from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
 
 # Bump when the way tokens are produced or stored changes, so old cache entries are ignored.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 # janome cuts its lattice at 1,024 characters wherever it is; cutting earlier at a
 # sentence end (or a comma) keeps words whole.
 MAX_PIECE = 400
 CACHE_ENV = "KYODO_CACHE_DIR"
 # In nearly every comment of a 協働 workshop, so it would swamp every word chart.
 DEFAULT_EXCLUDE = ("協働",)
-DEFAULT_CACHE_DIR = Path(".cache") / "kyodo-analysis"
+APP_NAME = "kyodo-analysis"
+CACHE_FILE = "tokens.sqlite3"
 
 # A raw token as stored in the cache: (surface, part_of_speech, base_form).
 RawToken = tuple[str, str, str]
@@ -241,6 +244,23 @@ class PlainVerbFilter(TokenFilter):
             yield token
 
 
+class SymbolNumberFilter(TokenFilter):
+    """Turn tokens that are no words into breaks: symbols, numbers, pieces holding digits.
+
+    janome tags ASCII symbols such as ``-``, ``:`` and ``@`` as nouns; as breaks they are
+    dropped by POSKeepFilter and never join a compound noun.
+    """
+
+    def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        """Yield ``tokens`` with every token that holds no letter, or a digit, made a break."""
+        for token in tokens:
+            word = token.base_form
+            if (not any(c.isalpha() for c in word) or any(c.isdigit() for c in word)
+                    or (len(word) == 1 and word.isascii())):
+                token = Token(token.surface, ExcludeFilter.BREAK_POS, token.base_form)
+            yield token
+
+
 class ExcludeFilter(TokenFilter):
     """Put a break in place of each excluded word, so it is dropped and never joins a compound."""
 
@@ -267,6 +287,8 @@ def content_words(
 ) -> list[Token]:
     """Return the nouns, verbs and adjectives of ``tokens`` in base form, minus stopwords.
 
+    Symbols, numbers and tokens holding a digit are never words here.
+
     Potential verbs count as their verb (話し合える as 話し合う). Words in ``exclude`` are
     removed before compound nouns are joined: with ``compound=True`` 協働事業 counts as 事業 and
     市民協働 as 市民, so an excluded word never survives inside a compound, and the words
@@ -275,7 +297,7 @@ def content_words(
     if stopwords is None:
         stopwords = load_stopwords()
     exclude = list(exclude)
-    steps: list[TokenFilter] = [PlainVerbFilter(), ExcludeFilter(exclude)]
+    steps: list[TokenFilter] = [PlainVerbFilter(), ExcludeFilter(exclude), SymbolNumberFilter()]
     if compound:
         # Only plain nouns are joined; joining numbers or suffixes would make rare junk words.
         steps.append(POSStopFilter(list(NON_CONTENT_POS)))
@@ -335,15 +357,105 @@ def analyzer_fingerprint(user_dictionary: str | None = None) -> str:
 
 
 def cache_dir() -> Path:
-    """Return the cache directory: ``$KYODO_CACHE_DIR`` or ``.cache/kyodo-analysis``."""
-    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR)
+    """Return the cache directory: ``$KYODO_CACHE_DIR``, else the user's cache folder.
+
+    The user's cache folder (platformdirs) is absolute, so every command shares one
+    cache wherever it is started, and it lies outside any shared project folder.
+    """
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir(APP_NAME, appauthor=False))
+
+
+def _private_directory(path: Path) -> None:
+    """Create ``path`` readable by its owner only, or raise OSError if it is not ours."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix":
+        info = path.stat()
+        if info.st_uid != os.getuid():
+            raise OSError(f"{path} は別のユーザーのフォルダです")
+        if info.st_mode & 0o077:
+            os.chmod(path, 0o700)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` (if missing) with owner-only permissions before sqlite opens it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    if os.name == "posix":
+        # sqlite gives its -wal and -shm files the permissions of the database file.
+        os.chmod(path, 0o600)
+
+
+def clear_cache(directory: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Delete the token cache files in ``directory`` (default: ``cache_dir()``); return what was removed."""
+    folder = Path(directory) if directory is not None else cache_dir()
+    removed = []
+    for name in (CACHE_FILE, CACHE_FILE + "-wal", CACHE_FILE + "-shm", CACHE_FILE + "-journal"):
+        path = folder / name
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+            removed.append(path)
+    if directory is None and os.environ.get(CACHE_ENV) is None and folder.is_dir():
+        # The default folder is ours alone; an overriding folder may hold the user's files.
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
+def encode_tokens(tokens: Sequence[RawToken]) -> str:
+    """Return tokens as plain JSON text, the only form the cache stores."""
+    return json.dumps([list(t) for t in tokens], ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_tokens(value: object, text: str | None = None) -> tuple[RawToken, ...] | None:
+    """Parse a stored JSON token list, or return None if it is not one (damaged, foreign, tampered).
+
+    With ``text``, the tokens must also spell that text (whitespace aside), so an entry
+    planted under another comment's key is not taken for this one.
+    """
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str):
+        return None
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, list):
+        return None
+    out: list[RawToken] = []
+    for item in data:
+        if (not isinstance(item, list) or len(item) != 3
+                or not all(isinstance(part, str) for part in item) or not item[1]):
+            return None
+        out.append((item[0], item[1], item[2]))
+    if text is not None and _spelling(t[0] for t in out) != _spelling(
+            normalize(piece) for piece in split_for_tokenizer(text)):
+        return None
+    return tuple(out)
+
+
+_ANY_SPACE = re.compile(r"\s+")
+
+
+def _spelling(parts: Iterable[str]) -> str:
+    return _ANY_SPACE.sub("", "".join(parts))
 
 
 class TokenCache:
     """Token lists on disk in sqlite, keyed by text and analyzer fingerprint.
 
+    Values are JSON text and are parsed as data, never run: an entry that does not
+    parse, or does not spell the text it is filed under, is ignored and rebuilt.
     sqlite gives atomic commits (a killed process leaves the old state) and WAL mode
-    lets readers run while another process writes.
+    lets readers run while another process writes. The folder is private (0700) and
+    the database file owner-only (0600).
     """
 
     _BATCH = 500
@@ -351,21 +463,28 @@ class TokenCache:
     def __init__(self, directory: str | os.PathLike[str] | None = None,
                  fingerprint: str | None = None) -> None:
         self.fingerprint = fingerprint or analyzer_fingerprint()
-        self.path = Path(directory or cache_dir()) / "tokens.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(directory) if directory is not None else cache_dir()
+        _private_directory(folder)
+        self.path = folder / CACHE_FILE
+        _private_file(self.path)
+        self.rejected = 0
         self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
-            " WITHOUT ROWID"
-        )
-        # Results derived from tokens (theme tags), keyed by the text key and an id of
-        # whatever produced them (rule file and engine), so re-runs skip matching too.
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS derived (producer TEXT NOT NULL, key BLOB NOT NULL,"
-            " value TEXT NOT NULL, PRIMARY KEY (producer, key)) WITHOUT ROWID"
-        )
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
+                " WITHOUT ROWID"
+            )
+            # Results derived from tokens (theme tags), keyed by the text key and an id of
+            # whatever produced them (rule file and engine), so re-runs skip matching too.
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS derived (producer TEXT NOT NULL, key BLOB NOT NULL,"
+                " value TEXT NOT NULL, PRIMARY KEY (producer, key)) WITHOUT ROWID"
+            )
+        except sqlite3.Error:
+            self._db.close()
+            raise
 
     def key(self, text: str) -> bytes:
         """Return the cache key of ``text`` under this analyzer configuration."""
@@ -373,15 +492,23 @@ class TokenCache:
             text.encode("utf-8"), digest_size=16, person=self.fingerprint.encode()[:16]
         ).digest()
 
-    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, tuple[RawToken, ...]]:
-        """Return the cached token tuples of those ``keys`` that are present."""
+    def get_many(self, keys: Sequence[bytes],
+                 texts: dict[bytes, str] | None = None) -> dict[bytes, tuple[RawToken, ...]]:
+        """Return the cached token tuples of those ``keys`` that are present and valid.
+
+        ``texts`` (key → text) lets each entry be checked against the text it stands for.
+        """
         found: dict[bytes, tuple[RawToken, ...]] = {}
         for start in range(0, len(keys), self._BATCH):
             batch = keys[start:start + self._BATCH]
             marks = ",".join("?" * len(batch))
             rows = self._db.execute(f"SELECT key, value FROM tokens WHERE key IN ({marks})", batch)
             for key, value in rows:
-                found[key] = pickle.loads(value)
+                tokens = decode_tokens(value, None if texts is None else texts.get(key))
+                if tokens is None:
+                    self.rejected += 1
+                else:
+                    found[key] = tokens
         return found
 
     def present(self, keys: Sequence[bytes]) -> set[bytes]:
@@ -396,10 +523,10 @@ class TokenCache:
 
     def put_many(self, items: Iterable[tuple[bytes, tuple[RawToken, ...]]]) -> None:
         """Store token tuples in one transaction."""
-        self.put_blobs([(k, pickle.dumps(v, protocol=5)) for k, v in items])
+        self.put_encoded([(k, encode_tokens(v)) for k, v in items])
 
-    def put_blobs(self, rows: Sequence[tuple[bytes, bytes]]) -> None:
-        """Store already pickled token tuples in one transaction."""
+    def put_encoded(self, rows: Sequence[tuple[bytes, str]]) -> None:
+        """Store already encoded (``encode_tokens``) token lists in one transaction."""
         if not rows:
             return
         with self._db:
@@ -407,7 +534,7 @@ class TokenCache:
             self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
 
     def get_derived(self, producer: str, keys: Sequence[bytes]) -> dict[bytes, str]:
-        """Return stored derived values of ``producer`` for those ``keys`` that have one."""
+        """Return stored derived values of ``producer`` for those ``keys`` that have one (text only)."""
         found: dict[bytes, str] = {}
         for start in range(0, len(keys), self._BATCH):
             batch = keys[start:start + self._BATCH]
@@ -415,7 +542,11 @@ class TokenCache:
             rows = self._db.execute(
                 f"SELECT key, value FROM derived WHERE producer = ? AND key IN ({marks})",
                 [producer, *batch])
-            found.update(rows)
+            for key, value in rows:
+                if isinstance(value, str):
+                    found[key] = value
+                else:
+                    self.rejected += 1
         return found
 
     def put_derived(self, producer: str, items: Iterable[tuple[bytes, str]]) -> None:
@@ -428,14 +559,41 @@ class TokenCache:
             self._db.executemany("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", rows)
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection, with one note if entries had to be rebuilt."""
         self._db.close()
+        if self.rejected:
+            warnings.warn(
+                f"キャッシュ（{self.path}）に読めない項目が {self.rejected} 件あったため、無視して解析し直しました。",
+                stacklevel=2,
+            )
+            self.rejected = 0
 
 
 def open_cache() -> TokenCache | None:
-    """Open the default cache, or warn and run without one if it cannot be used."""
+    """Open the default cache, or run without one (warning if it cannot be used).
+
+    Once a password-protected workbook has been decrypted in this process, nothing is
+    cached: its comments must never reach the disk.
+    """
+    from .safety import holds_decrypted_text
+
+    if holds_decrypted_text():
+        return None
     try:
         return TokenCache()
+    except sqlite3.OperationalError as exc:  # locked, read-only, full: leave it to its owner
+        warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
+        return None
+    except sqlite3.DatabaseError as exc:
+        # Not a database at all (damaged or replaced): the cache is ours to rebuild.
+        try:
+            clear_cache(cache_dir())
+            store = TokenCache()
+        except (OSError, sqlite3.Error):
+            warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
+            return None
+        warnings.warn(f"キャッシュのファイルが壊れていたため、作り直しました（{store.path}）。", stacklevel=3)
+        return store
     except (OSError, sqlite3.Error) as exc:
         warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
         return None
@@ -473,11 +631,11 @@ def _install_worker(fn: Callable[[tuple[RawToken, ...]], object]) -> None:
     _worker_fn = fn
 
 
-def _worker_map(text: str) -> tuple[bytes, object]:
+def _worker_map(text: str) -> tuple[str, object]:
     """Tokenise in a worker and apply the installed function there, next to the tokens."""
     raw = _raw_tokens(text, get_analyzer())
     assert _worker_fn is not None
-    return pickle.dumps(raw, protocol=5), _worker_fn(raw)
+    return encode_tokens(raw), _worker_fn(raw)
 
 
 def _identity(raw: tuple[RawToken, ...]) -> tuple[RawToken, ...]:
@@ -519,24 +677,32 @@ def map_tokenized(
             pool = ctx.Pool(processes, initializer=_install_worker, initargs=(fn,))
             # imap keeps input order, so output does not depend on scheduling; its feeder
             # thread keeps the workers busy while this process handles earlier results.
-            fresh: Iterator[tuple[bytes | None, object]] = pool.imap(_worker_map, missing, chunksize=32)
+            fresh: Iterator[tuple[str | None, object]] = pool.imap(_worker_map, missing, chunksize=32)
         else:
             fresh = ((None, _raw_tokens(t, analyzer)) for t in missing)
         for start in range(0, len(unique), BATCH):
             batch = unique[start:start + BATCH]
             batch_keys = keys[start:start + BATCH]
-            hits = store.get_many([k for k in batch_keys if k in cached]) if store is not None else {}
-            blobs: list[tuple[bytes, bytes]] = []
+            if store is not None:
+                wanted = {k: t for k, t in zip(batch_keys, batch) if k in cached}
+                hits = store.get_many(list(wanted), wanted)
+            else:
+                hits = {}
+            blobs: list[tuple[bytes, str]] = []
             out = []
             for i, text in enumerate(batch):
                 key = batch_keys[i] if store is not None else None
                 if key is not None and key in hits:
                     out.append((text, fn(hits[key])))
                 else:
-                    blob, value = next(fresh)
+                    if key is not None and key in cached:
+                        # Stored but unusable (damaged or tampered): janome runs here after all.
+                        blob, value = None, _raw_tokens(text, analyzer)
+                    else:
+                        blob, value = next(fresh)
                     if blob is None:  # tokenised here: value is the token tuple
                         if key is not None:
-                            blobs.append((key, pickle.dumps(value, protocol=5)))
+                            blobs.append((key, encode_tokens(value)))
                         value = fn(value)
                     elif key is not None:
                         blobs.append((key, blob))
@@ -544,7 +710,7 @@ def map_tokenized(
                 # Per text: a batch can take minutes; tqdm's mininterval limits the redraws.
                 bar.update(1)
             if store is not None:
-                store.put_blobs(blobs)
+                store.put_encoded(blobs)
             yield from out
     finally:
         bar.close()
@@ -665,22 +831,3 @@ def forms(raw: RawToken) -> tuple[str, ...]:
             if plain.endswith(suffix) and len(plain) > len(suffix):
                 out.append(plain[: -len(suffix)])
     return tuple(dict.fromkeys(out))
-
-
-def word_counts(
-    texts: Iterable[str],
-    *,
-    exclude: Iterable[str] = (),
-    compound: bool = False,
-    cache: bool = True,
-) -> dict[tuple[str, str], int]:
-    """Count content words (base form, major part of speech) over ``texts``."""
-    texts = list(texts)
-    counts: dict[tuple[str, str], int] = {}
-    stop = load_stopwords()
-    for raw in tokenize_many(texts, cache=cache):
-        for token in content_words((Token(*r) for r in raw), stopwords=stop,
-                                   exclude=exclude, compound=compound):
-            key = (token.base_form, token.pos)
-            counts[key] = counts.get(key, 0) + 1
-    return counts

@@ -27,6 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from .text import DEFAULT_EXCLUDE, RawToken, forms, map_tokenized, normalize, open_cache, tokenize, tokenize_many
+# Word counts have one home, shared with the report (personal data and symbols left out).
+from .words import word_frequencies  # noqa: F401
 
 DEFAULT_DISTANCE = 10
 # Tokens that end a sentence, for the [b] (same sentence) option.
@@ -907,9 +909,15 @@ def tag_texts(
         keys = {t: store.key(t) for t in unique} if store is not None else {}
         if producer:
             stored = store.get_derived(producer, list(keys.values()))
+            known = set(ruleset.names)
             for text, key in keys.items():
                 if key in stored:
-                    tags[text] = tuple(n for n in stored[key].split(_TAG_SEP) if n)
+                    names = tuple(n for n in stored[key].split(_TAG_SEP) if n)
+                    # Read back as data: a value naming no theme of these rules is rebuilt.
+                    if set(names) <= known:
+                        tags[text] = names
+                    else:
+                        store.rejected += 1
         todo = [t for t in unique if t not in tags]
         fresh: list[tuple[bytes, str]] = []
         # Tokens are consumed as they come and dropped, so memory does not grow with the corpus.
@@ -1158,40 +1166,6 @@ def compare_groups(
     out = pd.DataFrame(rows)
     out["theme"] = out["theme"].astype(_theme_dtype(names))
     return out
-
-
-def word_frequencies(
-    comments: pd.DataFrame,
-    by: str | None = "group",
-    exclude: Iterable[str] = DEFAULT_EXCLUDE,
-    *,
-    compound: bool = False,
-    cache: bool = True,
-) -> pd.DataFrame:
-    """Count content words (nouns, verbs, adjectives; base form) per ``by`` value."""
-    from .text import Token, content_words, load_stopwords
-
-    stop = load_stopwords()
-    excluded = [normalize(w) for w in exclude]
-    raws = tokenize_many([str(t) for t in comments["text"].tolist()], cache=cache)
-    keys = comments[by].astype(object).tolist() if by else [None] * len(raws)
-    counts: dict[tuple, int] = {}
-    for key, raw in zip(keys, raws):
-        for tok in content_words((Token(*r) for r in raw), stopwords=stop,
-                                 exclude=excluded, compound=compound):
-            k = (key, tok.base_form, tok.pos)
-            counts[k] = counts.get(k, 0) + 1
-    cols = [by or "group", "word", "pos", "count"]
-    out = pd.DataFrame([(*k, v) for k, v in counts.items()], columns=cols)
-    if by is None:
-        out = out.drop(columns=["group"])
-        cols = cols[1:]
-    order = [c for c in cols if c not in ("count", "word", "pos")]
-    out = out.sort_values(order + ["count", "word", "pos"],
-                          ascending=[True] * len(order) + [False, True, True], kind="stable")
-    if by and isinstance(comments[by].dtype, pd.CategoricalDtype):
-        out[by] = out[by].astype(comments[by].dtype)
-    return out.reset_index(drop=True)
 
 
 _CLUSTER = re.compile(r".[\uFF9E\uFF9F\u3099\u309A\u0300-\u036F]*", re.DOTALL)

@@ -33,7 +33,7 @@ def add_themes_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--year", type=int, metavar="年度",
                         help="年度を西暦で指定する（例: 2017）。ファイルから読み取った年度より優先")
     parser.add_argument("--no-cache", action="store_true",
-                        help="形態素解析のキャッシュ（.cache/kyodo-analysis/）を使わない")
+                        help="形態素解析のキャッシュ（場所は kyodo-analysis cache で表示）を使わない")
     parser.add_argument("--processes", type=int, default=1, metavar="N",
                         help="形態素解析に使うプロセス数（既定: 1）。件数が多いときに速くなる")
     parser.add_argument("--evaluate", metavar="LABELLED.csv",

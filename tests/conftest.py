@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,17 @@ RAW = ROOT / "data" / "raw"
 
 def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def _private_token_cache(tmp_path_factory, monkeypatch):
+    """Keep every test's token cache out of the user's own cache folder."""
+    from kyodo_analysis import safety
+
+    if "KYODO_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("KYODO_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "token-cache"))
+    # Decrypting a protected workbook switches the cache off for the rest of the process.
+    monkeypatch.setattr(safety, "_DECRYPTED_IN_PROCESS", False)
 
 
 @pytest.fixture

@@ -338,7 +338,7 @@ def test_themes_sorted_by_overall_share_with_grouped_bars(figures, comparison):
 def frequencies() -> pd.DataFrame:
     words = ["市民", "行政", "対話", "信頼", "協働", "地域", "課題", "情報", "共有", "参加"]
     rows = [(g, w, "名詞", 3 + (i * 7 + len(g)) % 11) for g in ("市民", "職員") for i, w in enumerate(words)]
-    return pd.DataFrame(rows, columns=["group", "word", "pos", "count"])
+    return pd.DataFrame(rows, columns=["group", "word", "pos", "occurrences"])
 
 
 def test_word_counts_sum_groups_and_drop_excluded(frequencies):

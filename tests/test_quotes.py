@@ -18,17 +18,24 @@ from kyodo_analysis.quotes import (
 from kyodo_analysis.themes import default_theme_names, tag_comments
 
 NAMES_CSV = Path(__file__).parent / "data" / "names_masking.csv"
+# Forms the first set missed (issue 14): romaji, given names before titles, partial masks,
+# written-out @, phones, addresses, individual numbers, handles, URLs; plus ordinary words.
+RECALL_CSV = Path(__file__).parent / "data" / "names_masking_recall.csv"
 
 
 def _split(cell: str) -> list[str]:
     return [part for part in (cell or "").split(";") if part]
 
 
-def _names_rows() -> list[dict[str, str]]:
-    if not NAMES_CSV.exists():
+def _names_rows(path: Path = NAMES_CSV) -> list[dict[str, str]]:
+    if not path.exists():
         return []
-    with NAMES_CSV.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # a line break inside a name is written \n in the file
+        for key in ("text", "mask", "keep"):
+            row[key] = row[key].replace("\\n", "\n")
+    return rows
 
 
 def _leaks(masked: str, must_mask: list[str], must_keep: list[str]) -> list[str]:
@@ -47,7 +54,7 @@ def _leaks(masked: str, must_mask: list[str], must_keep: list[str]) -> list[str]
 # --- recall on the shared set of sentences with names ---------------------------------------
 
 
-@pytest.mark.parametrize("row", _names_rows(), ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", _names_rows() + _names_rows(RECALL_CSV), ids=lambda r: r["id"])
 def test_names_set_every_name_masked_and_every_keep_kept(row):
     masked = mask_personal_data(row["text"])
     must_mask, must_keep = _split(row["mask"]), _split(row["keep"])
@@ -102,6 +109,8 @@ MASKED = [
     # person-suffix words beyond honorifics
     ("たなか先輩とやまだ後輩", "〇〇先輩と〇〇後輩"),
     ("すずき副市長とたなか市長", "〇〇副市長と〇〇市長"),
+    # a postal code is an address (issue 14)
+    ("〒123-4567 横浜市、2017年7月25日に52名が参加。", "〒[住所] 横浜市、2017年7月25日に52名が参加。"),
 ]
 
 
@@ -120,7 +129,8 @@ UNCHANGED = [
     "市民協働課の課長が来た。",
     "まちづくりセンター長にも聞いてほしい。",
     "ゆうきを出して発言した。",
-    "〒123-4567 横浜市、2017年7月25日に52名が参加。",
+    "横浜市で2017年7月25日に52名が参加。10:30開始、2018-11-17に2回目。3-4人のグループ。",
+    "さくらがきれいに咲いていました。お互いに企業さんと協力した。New York と Google Maps の話。",
     "くれた課長、優しい課長",
     "許さんぞ。話さんと分からん。",
     "自治会と民生委員だけで見守るのは限界。",
@@ -282,3 +292,18 @@ def test_quotes_from_a_real_workbook(tmp_path, monkeypatch):
     assert "長田" not in joined and "090-1234-5678" not in joined
     assert quotes["source"].str.match(r"^2017\.xlsx 回答!E\d+$").all()
     assert set(quotes["fiscal_year"]) == {2017}
+
+
+# --- long comments: one pass over the tokens (issue 14) ----------------------------------------
+
+
+def test_a_comment_of_the_documented_maximum_length_is_masked_completely():
+    from kyodo_analysis.quotes import PHONE_MASK
+
+    unit = "長田さんと佐藤課長に相談しました。電話090-1234-5678まで。"
+    text = (unit * (131_072 // len(unit) + 1))[:131_072]
+    masked = mask_personal_data(text)  # quadratic before: about 94 s at this length
+    whole = 131_072 // len(unit)
+    assert "長田" not in masked and "佐藤" not in masked and "090-1234" not in masked
+    assert masked.count("〇〇さん") >= whole and masked.count("〇〇課長") >= whole
+    assert masked.count(PHONE_MASK) >= whole

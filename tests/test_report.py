@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from kyodo_analysis import plots, report
+from kyodo_analysis.output_folder import MANIFEST, read_manifest
 from workbooks import CANONICAL_HEADER, canonical, write_csv
 
 # Any warning (a missing glyph above all) fails the run, in the workers as well.
@@ -76,7 +77,9 @@ def test_writes_every_figure_in_three_formats_and_its_tables(built):
         assert fig.key_numbers
     tables = {p.name for p in result.tables}
     assert {"2016-2017_quotes_by_theme.csv", "2016-2017_quotes_by_theme.xlsx"} <= tables
-    assert sorted(all_files(result.out_dir)) == sorted(p.as_posix() for p in result.files)
+    # Every file is listed, and the manifest records exactly those.
+    assert sorted(all_files(result.out_dir)) == sorted([MANIFEST, *(p.as_posix() for p in result.files)])
+    assert sorted(read_manifest(result.out_dir)) == sorted(p.as_posix() for p in result.files)
 
 
 def test_second_run_gives_byte_identical_files(built):

@@ -10,6 +10,7 @@ import pytest
 from janome.tokenizer import Tokenizer
 
 from kyodo_analysis import text as T
+from kyodo_analysis import words as W
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +95,7 @@ def test_stopword_file_can_be_replaced(tmp_path):
 
 
 def test_word_counts_count_base_forms():
-    counts = T.word_counts(["信頼が大事", "信頼される関係"], exclude=["協働"])
+    counts = W.word_counts(["信頼が大事", "信頼される関係"], exclude=["協働"])
     assert counts[("信頼", "名詞")] == 2
 
 
@@ -224,13 +225,13 @@ def test_a_line_break_is_kept_as_one_sentence_end(text):
 
 
 def test_word_counts_count_potential_forms_as_their_verb():
-    counts = T.word_counts(["話し合える場がほしい", "話し合う場", "何でも言い合える"], cache=False)
+    counts = W.word_counts(["話し合える場がほしい", "話し合う場", "何でも言い合える"], cache=False)
     assert counts[("話し合う", "動詞")] == 2 and counts[("言い合う", "動詞")] == 1
     assert not any(word in ("話し合える", "言い合える") for word, _ in counts)
 
 
 def test_word_counts_keep_verbs_of_their_own():
-    counts = T.word_counts(["意見が分かれた", "活動を続ける"], cache=False)
+    counts = W.word_counts(["意見が分かれた", "活動を続ける"], cache=False)
     assert counts[("分かれる", "動詞")] == 1 and counts[("続ける", "動詞")] == 1
 
 
@@ -332,7 +333,7 @@ def test_no_cache_writes_no_cache_file(tmp_path, capsys):
     comments = tmp_path / "c.txt"
     comments.write_text("話し合いの場がほしい\n", encoding="utf-8")
     T.tokenize_many(["情報を共有する"], cache=False)
-    T.word_counts(["情報を共有する"], cache=False)
+    W.word_counts(["情報を共有する"], cache=False)
     TH.tag_texts(["情報を共有する"], cache=False)
     assert main(["themes", "--text-file", str(comments), "--no-cache"]) == 0
     assert not cache.exists()

@@ -277,11 +277,11 @@ def test_compare_groups_per_respondent_counts_people_once():
 
 def test_word_frequencies_by_group_exclude_kyodo():
     freq = TH.word_frequencies(comments_frame(), cache=False)
-    assert list(freq.columns) == ["group", "word", "pos", "count"]
+    assert list(freq.columns) == ["group", "word", "pos", "occurrences", "n_comments"]
     assert "協働" not in set(freq["word"])
     citizens = freq[freq.group == "市民"].set_index("word")
-    assert citizens.loc["話し合い", "count"] == 2 and citizens.loc["話し合い", "pos"] == "名詞"
-    with_kyodo = TH.word_frequencies(comments_frame(), exclude=(), cache=False)
+    assert citizens.loc["話し合い", "occurrences"] == 2 and citizens.loc["話し合い", "pos"] == "名詞"
+    with_kyodo = TH.word_frequencies(comments_frame(), exclude=(), cache=False, min_comments=1)
     assert "協働" in set(with_kyodo["word"])
 
 

@@ -1,0 +1,164 @@
+"""Word-level outputs (counts, clouds, co-occurrence networks, key numbers): one filtering path.
+
+Every word-level output goes through :func:`comment_words`:
+
+1. personal data is found by the quote masker's own detector
+   (:func:`kyodo_analysis.quotes.find_personal_data`) and cut out of the text before
+   tokenising, so names, e-mail addresses, URLs, phone numbers and addresses never
+   become words (nor parts of words);
+2. a name masked in any comment is also left out wherever else the word occurs;
+3. :func:`kyodo_analysis.text.content_words` keeps nouns, verbs and adjectives,
+   without symbols, numbers or stopwords.
+
+A word that occurs in fewer than ``min_comments`` comments is not published in the
+frequency table (a name mentioned once is most likely a name).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .quotes import NAME_MASK, default_privacy, find_personal_data
+from .text import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
+
+# A word must occur in at least this many comments to be published in a frequency table.
+MIN_COMMENTS = 2
+# What a personal detail is replaced with before tokenising: punctuation, so the words on
+# either side neither join into one compound nor take a part of the detail along.
+_CUT = "、"
+
+
+@dataclass(frozen=True)
+class CommentWords:
+    """The content words of each comment, in order, and the names left out of them."""
+
+    words: list[list[Token]]
+    names: frozenset[str]
+
+
+def without_personal_data(text: str) -> tuple[str, list[str]]:
+    """Return ``text`` with every personal detail cut out, and the names that were found."""
+    pieces: list[str] = []
+    names: list[str] = []
+    cursor = 0
+    for start, end, mask in find_personal_data(text, rules=default_privacy()):
+        pieces.append(text[cursor:start])
+        pieces.append(_CUT)
+        if mask == NAME_MASK:
+            names.append(normalize(text[start:end]).strip())
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces), names
+
+
+def comment_words(
+    texts: Sequence[str],
+    *,
+    exclude: Iterable[str] = DEFAULT_EXCLUDE,
+    compound: bool = False,
+    cache: bool = True,
+) -> CommentWords:
+    """Return each text's content words (base form), with personal data and excluded words left out."""
+    cleaned: list[str] = []
+    names: set[str] = set()
+    for text in texts:
+        kept, found = without_personal_data(str(text))
+        cleaned.append(kept)
+        names.update(n for n in found if n)
+    stop = load_stopwords()
+    # Names go like excluded words: never counted, never inside a compound.
+    excluded = [normalize(w) for w in exclude] + sorted(names)
+    words = [
+        content_words((Token(*r) for r in raw), stopwords=stop, exclude=excluded, compound=compound)
+        for raw in tokenize_many(cleaned, cache=cache)
+    ]
+    return CommentWords(words, frozenset(names))
+
+
+def word_counts(
+    texts: Iterable[str],
+    *,
+    exclude: Iterable[str] = (),
+    compound: bool = False,
+    cache: bool = True,
+    min_comments: int = 1,
+) -> dict[tuple[str, str], int]:
+    """Count content words (base form, major part of speech) over ``texts``."""
+    frame = word_frequencies(pd.DataFrame({"text": list(texts)}), by=None, exclude=exclude,
+                             compound=compound, cache=cache, min_comments=min_comments)
+    return {(r.word, r.pos): int(r.occurrences) for r in frame.itertuples(index=False)}
+
+
+def _frequency_table(words: Sequence[list[Token]], keys: Sequence[object], by: str | None,
+                     min_comments: int) -> pd.DataFrame:
+    occurrences: dict[tuple, int] = {}
+    comments: dict[tuple, int] = {}
+    spread: dict[tuple[str, str], int] = {}
+    for key, tokens in zip(keys, words):
+        seen = set()
+        for tok in tokens:
+            k = (key, tok.base_form, tok.pos)
+            occurrences[k] = occurrences.get(k, 0) + 1
+            seen.add(k)
+        for k in seen:
+            comments[k] = comments.get(k, 0) + 1
+        for word_pos in {(t.base_form, t.pos) for t in tokens}:
+            spread[word_pos] = spread.get(word_pos, 0) + 1
+    cols = [by or "group", "word", "pos", "occurrences", "n_comments"]
+    rows = [(*k, v, comments[k]) for k, v in occurrences.items() if spread[(k[1], k[2])] >= min_comments]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def word_frequencies(
+    comments: pd.DataFrame,
+    by: str | None = "group",
+    exclude: Iterable[str] = DEFAULT_EXCLUDE,
+    *,
+    compound: bool = False,
+    cache: bool = True,
+    min_comments: int = MIN_COMMENTS,
+) -> pd.DataFrame:
+    """Count content words per ``by`` value: 出現回数 (``occurrences``) and 記述数 (``n_comments``).
+
+    Words found in fewer than ``min_comments`` comments overall are left out.
+    """
+    found = comment_words([str(t) for t in comments["text"].tolist()], exclude=exclude,
+                          compound=compound, cache=cache)
+    keys = comments[by].astype(object).tolist() if by else [None] * len(found.words)
+    out = _frequency_table(found.words, keys, by, min_comments)
+    cols = list(out.columns)
+    if by is None:
+        out = out.drop(columns=["group"])
+        cols = cols[1:]
+    order = [c for c in cols if c not in ("occurrences", "n_comments", "word", "pos")]
+    out = out.sort_values(order + ["occurrences", "word", "pos"],
+                          ascending=[True] * len(order) + [False, True, True], kind="stable")
+    if by and isinstance(comments[by].dtype, pd.CategoricalDtype):
+        out[by] = out[by].astype(comments[by].dtype)
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class WordData:
+    """Word counts by group and the words of each comment, with personal data left out."""
+
+    frequencies: pd.DataFrame
+    documents: list[list[str]]
+    names: frozenset[str]
+
+
+def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = DEFAULT_EXCLUDE,
+              min_comments: int = MIN_COMMENTS) -> WordData:
+    """Count words by group and list each comment's words for clouds and networks, in one pass."""
+    texts = [str(t) for t in comments["text"].tolist()]
+    found = comment_words(texts, exclude=exclude)
+    keys = comments["group"].astype(object).tolist() if "group" in comments else [None] * len(texts)
+    freq = _frequency_table(found.words, keys, "group", min_comments)
+    freq = freq.sort_values(["group", "occurrences", "word", "pos"],
+                            ascending=[True, False, True, True], kind="stable")
+    if "group" in comments and isinstance(comments["group"].dtype, pd.CategoricalDtype):
+        freq["group"] = freq["group"].astype(comments["group"].dtype)
+    documents = [[t.base_form for t in tokens] for tokens in found.words]
+    return WordData(freq.reset_index(drop=True), documents, found.names)
