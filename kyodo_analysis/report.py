@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -303,6 +304,16 @@ def default_processes() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _default_sigterm() -> None:
+    """Give a forked worker the default SIGTERM again.
+
+    The CLI turns SIGTERM into an exception in its own process; a worker that inherited
+    that Python-level handler cannot run it while blocked in C on the pool's queue, so
+    ``Pool.terminate()`` (called on every pool exit) would wait on it forever.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class _Writer:
     """Write tables at once and figures in one batch into the staging folder."""
 
@@ -338,7 +349,7 @@ class _Writer:
                     plots.warm_up()  # each worker would otherwise parse the 4 MB font itself
                     # Costliest first, so no worker is left alone with a big figure at the end.
                     order = sorted(range(len(_JOBS)), key=lambda i: -self.jobs[i].cost)
-                    with multiprocessing.get_context("fork").Pool(processes) as pool:
+                    with multiprocessing.get_context("fork").Pool(processes, initializer=_default_sigterm) as pool:
                         done = dict(zip(order, pool.imap(_render, order, chunksize=1)))
                     results = [done[i] for i in range(len(_JOBS))]
                 else:

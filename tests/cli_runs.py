@@ -62,3 +62,12 @@ def finish(run: _Running, timeout: float = 60) -> Done:
     run.process.returncode = os.waitstatus_to_exitcode(status)
     return Done(run.process.returncode, run.out.read_text("utf-8"), run.err.read_text("utf-8"),
                 seconds, usage.ru_maxrss / 1024)
+
+
+def run_main(argv: list[object], capsys) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """Run the CLI in this process; return its exit code, standard output and standard error."""
+    from kyodo_analysis.cli import main
+
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -27,6 +27,12 @@ def _private_token_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def fresh_token_cache(tmp_path, monkeypatch):
+    """Give one test a token cache of its own, so no earlier test's entries are reused."""
+    monkeypatch.setenv("KYODO_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
 def raw_guard():
     """Fail the test if any file in data/raw/ changed while it ran."""
     before = _digest(RAW)

@@ -137,7 +137,9 @@ def _check_accounting(survey, header, rows, first_row: int, *, workbook: bool = 
     assert set(counted) <= rows_in, (sorted(set(counted) - rows_in), rows)  # no phantom respondent
     assert not set(counted) & noted
     reported_only = reported - set(counted)
-    assert rows_in == set(counted) | reported_only | noted, (rows, [str(p) for p in survey.problems])
+    # A row holding only an ID may still be reported (an uncalculated =0 formula there is a
+    # problem worth showing); a refusal is never a wrong count, so it is allowed outside rows_in.
+    assert rows_in == set(counted) | (reported_only & rows_in) | noted, (rows, [str(p) for p in survey.problems])
     assert len(rows_in) == len(counted) + len(reported_only & rows_in) + len(noted)
 
 

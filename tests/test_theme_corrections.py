@@ -8,26 +8,17 @@ import shutil
 import pytest
 from openpyxl import load_workbook
 
-from kyodo_analysis import text as T
 from kyodo_analysis import themes as TH
-from kyodo_analysis.cli import main
 from kyodo_analysis.corrections import CORRECTION_PREFIX, KEY_COLUMN
 from kyodo_analysis.questionnaire import CORRECTIONS_FILE_NAME, expand_inputs, find_input_files
 
+from cli_runs import run_main as run
 from conftest import RAW
 
 SAMPLE = RAW / "sample_2017.xlsx"
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+pytestmark = pytest.mark.usefixtures("fresh_token_cache")
 
 
 def tags_by_cell(out: str) -> dict[str, list[str]]:

@@ -5,20 +5,12 @@ import json
 
 import pytest
 
-from kyodo_analysis import text as T
 from kyodo_analysis import themes as TH
-from kyodo_analysis.cli import main
+
+from cli_runs import run_main as run
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+pytestmark = pytest.mark.usefixtures("fresh_token_cache")
 
 
 # --- --text-file ----------------------------------------------------------------------
