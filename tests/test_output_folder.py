@@ -1,6 +1,7 @@
 """The report folder: a manifest of what was written, foreign files refused, one run at a time."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -12,6 +13,7 @@ from workbooks import canonical
 
 from kyodo_analysis.cli import main
 from kyodo_analysis.output_folder import MANIFEST, foreign_files, read_manifest, shown
+from kyodo_analysis import report as R
 from kyodo_analysis.report import build_report
 
 COMMENTS = [
@@ -143,3 +145,13 @@ def test_an_input_whose_name_is_not_utf8_is_reported_with_the_name_escaped(book,
     assert "2017_\\xff.xlsx" in (out / "index.html").read_text("utf-8")
     quotes = next((out / "tables").glob("*quotes_by_theme.csv")).read_text("utf-8-sig")
     assert "2017_\\xff.xlsx" in quotes
+
+
+def test_figure_workers_do_not_inherit_the_cli_sigterm_handler():
+    """A worker blocked in C cannot run a Python handler, so Pool.terminate() would wait on it forever."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # what the CLI installs, in spirit
+    try:
+        with multiprocessing.get_context("fork").Pool(1, initializer=R._default_sigterm) as pool:
+            assert pool.apply(signal.getsignal, (signal.SIGTERM,)) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
