@@ -19,6 +19,8 @@ INTENT_ORDER: tuple[str, ...] = ("思う", "どちらとも言えない", "思�
 GROUP_ORDER: tuple[str, ...] = ("市民", "職員", "その他")
 # Roles a header cell can play; "text" is every other non-empty column.
 HEADER_ROLES: tuple[str, ...] = ("group", "intent", "respondent_id", "affiliation", "answered_at")
+# Header rules used only by the column-role inference in roles.py.
+EXTRA_HEADER_ROLES: tuple[str, ...] = ("personal", "metadata", "attribute")
 
 _TRAILING = "。．.！!？?：:、,"
 
@@ -85,6 +87,9 @@ class Vocabulary:
     sheet_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     footer_exact: frozenset[str] = frozenset()
     footer_prefix: tuple[str, ...] = ()
+    # personal / metadata / attribute header rules, and role words found inside long question wording.
+    role_rules: dict[str, HeaderRule] = field(default_factory=dict)
+    wording: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def sheet_kind(self, name: object) -> str | None:
         """The role a sheet's name gives it ("overview", "legend", "notes", "group_worksheet", "tally"), or None."""
@@ -186,6 +191,8 @@ def load_vocabulary(headers: Path | None = None, values: Path | None = None) -> 
         sheet_words={kind: tuple(match_key(w) for w in words) for kind, words in head.get("sheets", {}).items()},
         footer_exact=frozenset(match_key(w) for w in head.get("footer_rows", {}).get("exact", [])),
         footer_prefix=tuple(match_key(w) for w in head.get("footer_rows", {}).get("prefix", [])),
+        role_rules={role: _rule(head.get(role, {})) for role in EXTRA_HEADER_ROLES},
+        wording={role: tuple(match_key(w) for w in words) for role, words in head.get("wording", {}).items()},
     )
 
 
