@@ -15,8 +15,8 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from .normalize import cell_text, is_blank, match_key
-from .roles import CHOICE_ROLES, ROLES, ColumnRole, split_multiple
+from .normalize import cell_text, match_key
+from .roles import CHOICE_ROLES, ROLES, ColumnRole, is_missing, split_multiple
 
 DEFAULT_NAME = "codebook.toml"
 
@@ -234,7 +234,7 @@ def check_values(
     letter = get_column_letter(column_number)
     problems = []
     for offset, value in enumerate(values):
-        if is_blank(value):
+        if is_missing(value):
             continue
         text = cell_text(value).strip()
         parts = split_multiple(text) if column.role == "multiple_choice" else [text]

@@ -9,6 +9,7 @@ anything else → free text). Every column gets exactly one role.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import tomllib
 import unicodedata
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+
+import pandas as pd
 
 from .normalize import Vocabulary, cell_text, default_vocabulary, is_blank, match_key
 from .quotes import ADDRESS_MASK, EMAIL_MASK, PHONE_MASK, find_personal_data
@@ -133,8 +136,17 @@ def _header_role(header: object, vocab: Vocabulary) -> str | None:
     return None
 
 
+def is_missing(value: object) -> bool:
+    """Tell whether a value is no answer: empty, whitespace only, NaN or pandas NA."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return is_blank(value)
+
+
 def _texts(values: Sequence[object]) -> list[str]:
-    return [cell_text(v).strip() for v in values if not is_blank(v)]
+    return [cell_text(v).strip() for v in values if not is_missing(v)]
 
 
 def _is_datetime(value: object) -> bool:
@@ -208,7 +220,7 @@ def infer_role(
     if texts and role is None:
         if sum(_has_contact(t) for t in texts) >= _SHARE * len(texts):
             return ColumnRole(str(header), "personal", name, source="values")
-        raw = [v for v in values if not is_blank(v)]
+        raw = [v for v in values if not is_missing(v)]
         if sum(_is_datetime(v) for v in raw) >= _SHARE * len(raw) and all(len(t) <= 25 for t in texts):
             return ColumnRole(str(header), "metadata", name, source="values")
     scale = _scale_of(texts, header, scales)
