@@ -123,11 +123,11 @@ def draw_rating(data: pd.DataFrame, *, neutral: str | None = None, ax: Axes | No
     ax.set_xticks(ticks, [f"{abs(t) * 100:.0f}%" for t in ticks])
     handles, labels = ax.get_legend_handles_labels()
     order = [labels.index(o) for o in options]
-    ax.legend([handles[i] for i in order], options, loc="upper center", bbox_to_anchor=(0.5, -0.18),
+    ax.legend([handles[i] for i in order], options, loc="lower center", bbox_to_anchor=(0.5, 1.0),
               ncols=min(k, 5), frameon=False, fontsize=8)
     ax.set_xlabel(_missing_text(data, groups), fontsize=8)
     question = str(data["question"].iloc[0]) if len(data) else ""
-    ax.set_title(question)
+    ax.set_title(question, pad=24)
     return ax
 
 
@@ -152,9 +152,9 @@ def draw_choice_shares(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_yticks(y, [_group_label(data, g) for g in groups])
     ax.set_xlim(0, 1)
     ax.set_xticks(np.linspace(0, 1, 5), [f"{t:.0f}%" for t in np.linspace(0, 100, 5)])
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=min(len(options), 5), frameon=False, fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(len(options), 5), frameon=False, fontsize=8)
     ax.set_xlabel(_missing_text(data, groups), fontsize=8)
-    ax.set_title(str(data["question"].iloc[0]) if len(data) else "")
+    ax.set_title(str(data["question"].iloc[0]) if len(data) else "", pad=24)
     return ax
 
 
