@@ -234,8 +234,21 @@ def clean_cell_text(text: str, *, excel_escapes: bool = False) -> tuple[str, boo
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def is_utf16_text(data: bytes) -> bool:
+    """Tell whether bytes are Excel's 「Unicode テキスト」: UTF-16 with a byte-order mark."""
+    return data[:2] in _UTF16_BOMS
+
+
 def decode_csv(path: Path, data: bytes) -> str:
-    """Decode CSV bytes as UTF-8 (with or without BOM) or, failing that, as Excel's Shift_JIS (cp932)."""
+    """Decode CSV bytes as UTF-16 with a BOM, UTF-8 (with or without BOM) or Excel's Shift_JIS (cp932)."""
+    if is_utf16_text(data):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise UnreadableFileError(path, "UTF-16 のテキストとして読めません。Excel で開き「CSV UTF-8」形式で保存し直してください。") from error
     for encoding in CSV_ENCODINGS:
         try:
             return data.decode(encoding)
@@ -258,13 +271,15 @@ def read_csv_sheet(path: Path, data: bytes | None = None) -> RawBook:
             path, "拡張子は .csv ですが、中身は Excel ブックです。拡張子を .xlsx に直してから指定してください。"
         )
     text = decode_csv(path, data)
+    # Excel's 「Unicode テキスト」 (UTF-16, .txt or .csv) separates values by tabs.
+    delimiter = "\t" if is_utf16_text(data) else ","
     rows: list[list[object]] = []
     cleaned: list[Cell] = []
     cells = 0
     record_line = 1  # the line the record being read starts on
     with _refusals(path):
         # strict: a download cut inside a quoted value must not pass as a complete file.
-        reader = csv.reader(io_module.StringIO(text, newline=""), strict=True)
+        reader = csv.reader(io_module.StringIO(text, newline=""), strict=True, delimiter=delimiter)
         try:
             for r, row in enumerate(reader, start=1):
                 record_line = reader.line_num + 1
@@ -503,6 +518,16 @@ def read_ods_book(path: Path, data: bytes | None = None) -> RawBook:
 
 # What read_raw accepts by name: .xls and .xlsb too, so a real one gets its own advice.
 INPUT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".ods", ".xls", ".xlsb")
+# Read only when it is Excel's 「Unicode テキスト」 (UTF-16 with a BOM, tab-separated).
+UNICODE_TEXT_SUFFIX = ".txt"
+
+
+def _starts_utf16(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return is_utf16_text(handle.read(2))
+    except OSError:
+        return False
 
 
 def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawBook:
@@ -524,7 +549,7 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
     if not path.is_file():
         raise UnreadableFileError(path, "ファイルが見つかりません。パスを確かめてください。")
     suffix = path.suffix.lower()
-    if suffix not in INPUT_SUFFIXES:
+    if suffix not in INPUT_SUFFIXES and not (suffix == UNICODE_TEXT_SUFFIX and _starts_utf16(path)):
         raise UnreadableFileError(path, f"対応していない形式です（{path.suffix or '拡張子なし'}）。アンケートのファイルなら .xlsx・.ods・.csv で保存し直し、"
             "そうでなければ入力フォルダの外に移してください。")
     try:
@@ -536,7 +561,7 @@ def read_raw(path: str | os.PathLike[str], *, password: Password = None) -> RawB
         raise UnreadableFileError(
             path, f"ファイルを開けません（{error.strerror}）。読み取りの権限があるか、他のアプリが使っていないか確かめてください。"
         ) from error
-    if suffix == ".csv":
+    if suffix in (".csv", UNICODE_TEXT_SUFFIX):
         book = read_csv_sheet(path, data)
     elif suffix == ".ods":
         book = read_ods_book(path, data)
