@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from .io import RawBook, RawSheet, UnreadableFileError, atomic_files, printable, read_raw, write_csv, write_xlsx
 from .normalize import (
     GROUP_ORDER,
+    HEADER_ROLES,
     INTENT_ORDER,
     Vocabulary,
     cell_text,
@@ -26,6 +27,7 @@ from .normalize import (
     is_blank,
     match_key,
 )
+from .roles import CHOICE_ROLES, LOADER_ROLE, infer_role, loader_header_role
 from .safety import Password
 
 HEADER_SEARCH_ROWS = 20
@@ -89,6 +91,7 @@ class _Layout:
     roles: dict[int, str]  # 0-based column -> role
     headers: dict[int, object]
     two_row: bool = False  # a parent row over a child row (merged cells), read as one header
+    dropped: frozenset[int] = frozenset()  # personal columns, never read
 
     @property
     def data_start(self) -> int:
@@ -102,10 +105,10 @@ class _Layout:
         return [c for c, r in self.roles.items() if r == role]
 
     def repeated_roles(self) -> dict[str, list[int]]:
-        """Roles (other than free text) that more than one column claims, with their columns."""
+        """Roles (other than free text and the roles of roles.py) that more than one column claims, with their columns."""
         by_role: dict[str, list[int]] = {}
         for col, role in self.roles.items():
-            if role != "text":
+            if role != "text" and role not in _OTHER_ROLES:
                 by_role.setdefault(role, []).append(col)
         return {role: cols for role, cols in by_role.items() if len(cols) > 1}
 
@@ -114,6 +117,34 @@ class _Layout:
 
     def text_columns(self) -> list[int]:
         return [c for c, r in self.roles.items() if r == "text"]
+
+
+# Column roles from roles.py that the loader reads apart from the intent layout (never as free text).
+_OTHER_ROLES = frozenset({"personal", "metadata", "attribute", *CHOICE_ROLES})
+
+
+def _refine_roles(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> tuple[_Layout, list[str]]:
+    """Give every column the vocabulary left as free text its role from roles.py (header, then values).
+
+    Personal columns are dropped here: they are never read, and a note names them.
+    """
+    roles = dict(layout.roles)
+    for col, role in layout.roles.items():
+        if role != "text" and role not in _OTHER_ROLES:
+            continue
+        values = [_value(sheet.rows, r, col) for r in range(layout.data_start, len(sheet.rows) + 1)
+                  if (r, col) not in sheet.merged]
+        found = infer_role(layout.headers[col], values, vocab=vocab)
+        roles[col] = LOADER_ROLE[found.role]
+    personal = [c for c, r in roles.items() if r == "personal"]
+    notes = []
+    if personal:
+        where = f"シート「{printable(sheet.name)}」の" if sheet.name else ""
+        cells = "、".join(f"{_cell(layout.header_row, c)}「{printable(_text(layout.headers[c]).strip())}」" for c in personal)
+        notes.append(f"{name}: {where}{cells} の列は個人情報（名前・連絡先など）とみなし、読み込まずに捨てました。")
+    kept = {c: r for c, r in roles.items() if r != "personal"}
+    return dataclasses.replace(layout, roles=kept, headers={c: layout.headers[c] for c in kept},
+                               dropped=frozenset(personal)), notes
 
 
 def _cell(row: int, col: int) -> str:
@@ -148,14 +179,14 @@ def _find_header(sheet: RawSheet, vocab: Vocabulary, *, grouped: bool = False) -
     for index, values in enumerate(sheet.rows[:HEADER_SEARCH_ROWS], start=1):
         # Copies of a merged header cell are not more columns of the same name.
         cells = {c: v for c, v in enumerate(values) if not is_blank(v) and (index, c) not in sheet.merged}
-        roles = {c: vocab.header_role(v) for c, v in cells.items()}
+        roles = {c: loader_header_role(v, vocab) for c, v in cells.items()}
         layout = _Layout(index, roles, cells)
         if len(cells) < 2:
             # Usually a title row, which may well mention the question.
             if grouped and single is None and list(roles.values()) == ["intent"] and not _title_above(sheet, layout, vocab):
                 single = layout
             continue
-        known = [r for r in roles.values() if r != "text"]
+        known = [r for r in roles.values() if r in HEADER_ROLES or r.startswith("mark:")]
         if "intent" in known or len(layout.marks()) >= 2 or len(set(known)) >= 2:
             return layout
         if known and any((vocab.near_role(v) or ("",))[0] == "intent" for v in cells.values()):
@@ -657,6 +688,8 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary,
             notes.append(f"{name}: シート「{label}」には回答の見出し行がないため読み飛ばしました。")
             continue
         layout = _two_row_header(sheet, layout, vocab)
+        layout, personal_notes = _refine_roles(name, sheet, layout, vocab)
+        notes.extend(personal_notes)
         if _is_tally(sheet, layout, vocab, named_tally=kind == "tally"):
             notes.append(f"{name}: シート「{label}」は{_ROLE_NOTES['tally']}とみなし、回答としては読み込みません"
                          f"（{_cell(layout.data_start, (list(layout.marks()) or [layout.column('intent') or 0])[0])} などが人数）。")
@@ -774,7 +807,7 @@ def _unlabelled_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[str
     found: dict[int, int] = {}  # column -> first row with a value
     for row in range(layout.data_start, len(sheet.rows) + 1):
         for col, value in enumerate(sheet.rows[row - 1]):
-            if col not in layout.roles and col not in found and not is_blank(value) and (row, col) not in sheet.merged:
+            if col not in layout.roles and col not in layout.dropped and col not in found and not is_blank(value) and (row, col) not in sheet.merged:
                 found[col] = row
     where = f"シート「{sheet.name}」の" if sheet.name else ""
     return [f"{name}: {where}{get_column_letter(col + 1)} 列には値がありますが（{_cell(row, col)} など）、"

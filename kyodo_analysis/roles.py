@@ -251,3 +251,23 @@ def infer_roles(
 ) -> list[ColumnRole]:
     """Infer one role per column; ``columns[i]`` holds the answers under ``headers[i]``."""
     return [infer_role(h, c, vocab=vocab, scales=scales) for h, c in zip(headers, columns, strict=True)]
+
+
+# Loader role names (normalize.HEADER_ROLES plus the roles this module adds) of each column role.
+LOADER_ROLE = {
+    "id": "respondent_id", "group": "group", "affiliation": "affiliation", "intent": "intent",
+    "free_text": "text", "personal": "personal", "metadata": "metadata", "attribute": "attribute",
+    "single_choice": "single_choice", "multiple_choice": "multiple_choice", "rating": "rating",
+}
+
+
+def loader_header_role(header: object, vocab: Vocabulary) -> str:
+    """The loader's role of a header cell: the vocabulary's, else the one this module reads from the header.
+
+    Headers the vocabulary already knows keep their role, so older layouts read as before.
+    """
+    role = vocab.header_role(header)
+    if role != "text":
+        return role
+    found = _header_role(header, vocab)
+    return LOADER_ROLE[found] if found is not None else "text"
