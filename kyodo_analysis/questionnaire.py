@@ -18,6 +18,7 @@ from .normalize import (
     GROUP_ORDER,
     HEADER_ROLES,
     INTENT_ORDER,
+    NO_ANSWER,
     Vocabulary,
     cell_text,
     default_vocabulary,
@@ -27,7 +28,8 @@ from .normalize import (
     is_blank,
     match_key,
 )
-from .roles import CHOICE_ROLES, LOADER_ROLE, infer_role, loader_header_role
+from .codebook import Codebook, apply_codebook, check_values, missing_columns
+from .roles import CHOICE_ROLES, LOADER_ROLE, ColumnRole, infer_role, is_missing, loader_header_role, split_multiple
 from .safety import Password
 
 HEADER_SEARCH_ROWS = 20
@@ -55,6 +57,7 @@ class Problem:
     sheet: str | None
     cell: str | None
     message: str
+    code: str | None = field(default=None, compare=False)  # stable code of the newer checks (codebook.py)
 
     @property
     def location(self) -> str:
@@ -78,6 +81,8 @@ class Survey:
     comments: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Choice, rating and attribute answers: one row per respondent × question (× chosen option).
+    choices: pd.DataFrame = field(default_factory=lambda: _choice_frame([]))
 
     @property
     def ok(self) -> bool:
@@ -92,6 +97,7 @@ class _Layout:
     headers: dict[int, object]
     two_row: bool = False  # a parent row over a child row (merged cells), read as one header
     dropped: frozenset[int] = frozenset()  # personal columns, never read
+    column_roles: dict[int, ColumnRole] = field(default_factory=dict)  # choice, rating and attribute columns
 
     @property
     def data_start(self) -> int:
@@ -123,19 +129,33 @@ class _Layout:
 _OTHER_ROLES = frozenset({"personal", "metadata", "attribute", *CHOICE_ROLES})
 
 
-def _refine_roles(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> tuple[_Layout, list[str]]:
-    """Give every column the vocabulary left as free text its role from roles.py (header, then values).
+def _refine_roles(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabulary,
+                  codebook: Codebook | None = None) -> tuple[_Layout, list[str], list[Problem]]:
+    """Give every column the vocabulary left as free text its role from roles.py (header, then values);
+    a codebook entry for a column wins over both.
 
     Personal columns are dropped here: they are never read, and a note names them.
     """
     roles = dict(layout.roles)
+    column_roles: dict[int, ColumnRole] = {}
+    problems: list[Problem] = []
     for col, role in layout.roles.items():
-        if role != "text" and role not in _OTHER_ROLES:
+        entry = codebook.entries.get(match_key(layout.headers[col])) if codebook is not None else None
+        if entry is None and role != "text" and role not in _OTHER_ROLES:
             continue
-        values = [_value(sheet.rows, r, col) for r in range(layout.data_start, len(sheet.rows) + 1)
-                  if (r, col) not in sheet.merged]
+        rows = [r for r in range(layout.data_start, len(sheet.rows) + 1) if (r, col) not in sheet.merged]
+        values = [_value(sheet.rows, r, col) for r in rows]
         found = infer_role(layout.headers[col], values, vocab=vocab)
+        if entry is not None:
+            [found] = apply_codebook([found], codebook)
+            for problem in check_values(found, values, file=name, sheet=sheet.name or "",
+                                        column_number=col + 1, first_row=layout.data_start):
+                # check_values numbers rows from first_row; merged rows are left out of ``rows``.
+                row = rows[int(problem.cell[len(get_column_letter(col + 1)):]) - layout.data_start]
+                problems.append(Problem(name, sheet.name, _cell(row, col), problem.message, problem.code))
         roles[col] = LOADER_ROLE[found.role]
+        if found.role in CHOICE_ROLES:
+            column_roles[col] = found
     personal = [c for c, r in roles.items() if r == "personal"]
     notes = []
     if personal:
@@ -144,7 +164,34 @@ def _refine_roles(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabulary
         notes.append(f"{name}: {where}{cells} の列は個人情報（名前・連絡先など）とみなし、読み込まずに捨てました。")
     kept = {c: r for c, r in roles.items() if r != "personal"}
     return dataclasses.replace(layout, roles=kept, headers={c: layout.headers[c] for c in kept},
-                               dropped=frozenset(personal)), notes
+                               dropped=frozenset(personal), column_roles=column_roles), notes, problems
+
+
+CHOICE_COLUMNS = (
+    "file", "sheet", "row", "cell", "fiscal_year", "respondent_id", "group", "intent",
+    "question", "role", "option", "order",
+)
+
+
+def _choice_rows(column: ColumnRole, value: object, where: dict) -> list[dict]:
+    """The tidy rows of one answer to a choice, rating or attribute question (無回答 ordered last)."""
+    head = dict(where, question=column.question, role=column.role)
+    if is_missing(value):
+        return [dict(head, option=NO_ANSWER, order=len(column.options))]
+    rank = {match_key(o): (i, o) for i, o in enumerate(column.options)}
+    text = _text(value).strip()
+    parts = split_multiple(text) if column.role == "multiple_choice" else [text]
+    rows = []
+    for key in dict.fromkeys(match_key(p) for p in parts):
+        if key in rank:  # inferred options hold every value; codebook options are checked before reading
+            order, option = rank[key]
+            rows.append(dict(head, option=option, order=order))
+    return rows
+
+
+def _choice_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(CHOICE_COLUMNS))
+    return frame.astype({"row": "int64", "order": "int64"})
 
 
 def _cell(row: int, col: int) -> str:
@@ -274,6 +321,7 @@ class _SheetReader:
         self.notes: list[str] = []
         self.respondents: list[dict] = []
         self.comments: list[dict] = []
+        self.choices: list[dict] = []
         self.id_cells: list[tuple[str, Problem]] = []
         self.footer_rows: list[tuple[int, str]] = []  # rows of totals or notes under the table
         self.answer_times: dict[int, str] = {}  # row -> a web form's answer time, to recognise copied rows
@@ -369,6 +417,11 @@ class _SheetReader:
         times = [_text(values[c]).strip() for c in layout.columns("answered_at") if not is_blank(values[c])]
         if times:
             self.answer_times[row] = "／".join(times)
+        for col, column in layout.column_roles.items():
+            self.choices.extend(_choice_rows(column, values[col], {
+                "file": self.file, "sheet": record["sheet"], "row": row, "cell": _cell(row, col),
+                "respondent_id": respondent_id, "group": group, "intent": intent,
+            }))
         for col in layout.text_columns():
             # A comment merged over several cells is one comment, counted once (top-left cell).
             if is_blank(values[col]) or (row, col) in self.sheet.merged:
@@ -648,10 +701,12 @@ _ROLE_NOTES = {
 _Place = tuple[str, str, int]  # file, sheet, row of a respondent
 
 
-def _read_book(book: RawBook, year: int | None, vocab: Vocabulary,
-               name: str | None = None) -> tuple[Survey, dict[_Place, str]]:
+def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | None = None,
+               codebook: Codebook | None = None,
+               headers_seen: list[object] | None = None) -> tuple[Survey, dict[_Place, str]]:
     """Read one file: give every sheet a role, read the answer sheets, decide each sheet's fiscal year."""
     name = printable(name or book.path.name)
+    headers_seen = [] if headers_seen is None else headers_seen
     problems: list[Problem] = []
     notes: list[str] = []
     answer_sheets: list[_AnswerSheet] = []
@@ -688,8 +743,13 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary,
             notes.append(f"{name}: シート「{label}」には回答の見出し行がないため読み飛ばしました。")
             continue
         layout = _two_row_header(sheet, layout, vocab)
-        layout, personal_notes = _refine_roles(name, sheet, layout, vocab)
+        layout, personal_notes, value_problems = _refine_roles(name, sheet, layout, vocab, codebook)
         notes.extend(personal_notes)
+        headers_seen.extend(layout.headers.values())
+        headers_seen.extend(_value(sheet.rows, layout.header_row, c) for c in layout.dropped)
+        if value_problems:
+            problems.extend(value_problems)
+            continue
         if _is_tally(sheet, layout, vocab, named_tally=kind == "tally"):
             notes.append(f"{name}: シート「{label}」は{_ROLE_NOTES['tally']}とみなし、回答としては読み込みません"
                          f"（{_cell(layout.data_start, (list(layout.marks()) or [layout.column('intent') or 0])[0])} などが人数）。")
@@ -754,10 +814,11 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary,
         _decide_years(name, answer_sheets, book_years, year, problems, notes)
     respondents = [dict(r, fiscal_year=s.fiscal_year) for s in answer_sheets for r in s.reader.respondents]
     comments = [dict(c, fiscal_year=s.fiscal_year) for s in answer_sheets for c in s.reader.comments]
+    choices = _choice_frame([dict(c, fiscal_year=s.fiscal_year) for s in answer_sheets for c in s.reader.choices])
     resp, comm = _frames(respondents, comments)
     problems += _duplicate_ids(name, [s.reader for s in answer_sheets])
     times = {(name, s.reader.sheet.name or "", row): time for s in answer_sheets for row, time in s.reader.answer_times.items()}
-    return Survey(resp, comm, problems, notes), times
+    return Survey(resp, comm, problems, notes, choices), times
 
 
 _ROLE_NAMES = {"group": "区分", "intent": "「協働したいと思いますか」", "respondent_id": "回答者ID"}
@@ -850,6 +911,7 @@ def load_questionnaires(
     vocabulary: Vocabulary | None = None,
     unreadable: list[UnreadableFileError] | None = None,
     password: Password = None,
+    codebook: Codebook | None = None,
 ) -> Survey:
     """Load several questionnaire files (any years) into one Survey.
 
@@ -874,6 +936,7 @@ def load_questionnaires(
     for book, label in sorted(books, key=lambda item: (len(Path(item[1]).stem), item[1])):
         original.setdefault(book.digest, label)
     parts: list[Survey] = []
+    headers_seen: list[object] = []
     times: dict[_Place, str] = {}
     copies: list[Problem] = []
     for book, label in books:
@@ -882,7 +945,7 @@ def load_questionnaires(
                 f"{printable(original[book.digest])} と中身がまったく同じファイルです — {COPY_ADVICE}"
                 "片方を入力フォルダから外してください（2 回は数えていません）"))
             continue
-        part, part_times = _read_book(book, year, vocab, label)
+        part, part_times = _read_book(book, year, vocab, label, codebook, headers_seen)
         parts.append(part)
         times.update(part_times)
     empty_resp, empty_comm = _frames([], [])
@@ -892,8 +955,14 @@ def load_questionnaires(
     problems = [p for part in parts for p in part.problems] + copies
     copied, resp, comm = _copied_rows(resp, comm, times)
     problems += copied
+    if codebook is not None and books:
+        problems += [Problem(printable(Path(p.file).name), None, f"{p.line}行目", p.message, p.code)
+                     for p in missing_columns(codebook, headers_seen)]
     notes = [n for part in parts for n in part.notes]
-    return Survey(resp, comm, problems, notes)
+    choices = pd.concat([_choice_frame([]), *(p.choices for p in parts if not p.choices.empty)], ignore_index=True)
+    kept = set(zip(resp["file"], resp["sheet"], resp["row"]))
+    choices = choices[[place in kept for place in zip(choices["file"], choices["sheet"], choices["row"])]]
+    return Survey(resp, comm, problems, notes, choices.reset_index(drop=True))
 
 
 COPY_ADVICE = "同じファイルの写しではありませんか。"
