@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import errno
 import getpass
 import json
@@ -25,7 +26,9 @@ import pandas as pd
 from .intent import intent_counts
 from .io import UnreadableFileError, password_scope, printable
 from .normalize import INTENT_ORDER, fiscal_year_readings
-from .questionnaire import Survey, expand_inputs, load_questionnaires, write_processed
+from .codebook import DEFAULT_NAME as CODEBOOK_NAME
+from .codebook import Codebook, codebook_text, load_codebook, merge_roles
+from .questionnaire import Survey, expand_inputs, infer_columns, load_questionnaires, write_processed
 from .safety import PASSWORD_ENV, Password, UnsafeParserError, require_defused_xml
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -113,10 +116,14 @@ def _say(*lines: str, err: bool = False) -> None:
         print(line, file=stream)
 
 
+# The codebook of this run (--codebook, or codebook.toml in an input folder), set once in _main.
+_CODEBOOK: contextvars.ContextVar[Codebook | None] = contextvars.ContextVar("codebook", default=None)
+
+
 def load_or_report(paths: Sequence[str], year: int | None, *, to_stdout: bool = False) -> tuple[Survey, int]:
     """Load files, print every problem, and return the survey with the exit code it deserves."""
     unreadable: list[UnreadableFileError] = []
-    survey = load_questionnaires(paths, year=year, unreadable=unreadable)
+    survey = load_questionnaires(paths, year=year, unreadable=unreadable, codebook=_CODEBOOK.get())
     err = not to_stdout
     for error in unreadable:
         _say(f"{printable(error.path.name)}: {error.message}", err=err)
@@ -306,7 +313,49 @@ def _files_and_year(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--year", type=year_argument, metavar="年度",
                         help="年度（例: 2018、H30、R1）。年度の書かれていないファイルにだけ使い、"
                              "ファイルの年度と違えば問題として報告する")
+    parser.add_argument("--codebook", metavar="PATH",
+                        help=f"設問表（コードブック）の TOML。既定は入力フォルダの {CODEBOOK_NAME}（あれば）")
     add_password_option(parser)
+
+
+def _codebook_path(args: argparse.Namespace) -> Path | None:
+    """The codebook given with --codebook, else codebook.toml in a given input folder, else None."""
+    if getattr(args, "codebook", None):
+        return Path(args.codebook)
+    found = [Path(g) / CODEBOOK_NAME for g in getattr(args, "given", ()) if (Path(g) / CODEBOOK_NAME).is_file()]
+    return found[0] if found else None
+
+
+def _read_codebook(args: argparse.Namespace) -> int | None:
+    """Read this run's codebook into _CODEBOOK; an exit code if it cannot be used, else None."""
+    _CODEBOOK.set(None)  # main() may run more than once in a process (tests, notebooks)
+    path = _codebook_path(args)
+    if path is None:
+        return None
+    if not path.is_file():
+        _say(f"{path}: 設問表（コードブック）が見つかりません（--codebook）。", err=True)
+        return EXIT_UNREADABLE
+    try:
+        codebook, problems = load_codebook(path)
+    except (OSError, UnicodeDecodeError):
+        _say(f"{path}: 設問表（コードブック）を UTF-8 のテキストとして読めません。", err=True)
+        return EXIT_UNREADABLE
+    for problem in problems:
+        _say(printable(str(problem)), err=True)
+    if problems:
+        return EXIT_INVALID
+    _CODEBOOK.set(codebook)
+    return None
+
+
+def cmd_codebook(args: argparse.Namespace) -> int:
+    """Print the inferred codebook (every column's role, question name and options) as TOML."""
+    columns = merge_roles(infer_columns(args.files))
+    if not columns:
+        _say("見出し行のあるシートが見つからないため、設問表を作れません。", err=True)
+        return EXIT_INVALID
+    sys.stdout.write(codebook_text(columns))
+    return EXIT_OK
 
 
 class TerminalPasswordPrompt:
@@ -384,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache = add("cache", cmd_cache, "形態素解析のキャッシュの場所を表示する（clear で消す）")
     cache.add_argument("action", choices=("path", "clear"), nargs="?", default="path",
                        help="path: 場所を表示する（既定）／ clear: キャッシュを消す")
+    codebook = add("codebook", cmd_codebook, "列の役割・設問名・選択肢を推定し、設問表（コードブック）の TOML を表示する")
+    codebook.add_argument("files", nargs="+", metavar="FILE", help="アンケートのファイルかフォルダ。複数可")
+    add_password_option(codebook)
     template = add("template", cmd_template, "入力用の空の Excel ブック（プルダウン付き）を作る")
     template.add_argument("out", metavar="OUT.xlsx", help="作るファイル名")
     template.add_argument("--year", type=year_argument, metavar="年度", help="概要シートに入れておく年度（例: 2018、H30、R1）")
@@ -470,6 +522,9 @@ def _main(argv: Sequence[str] | None) -> int:
             args.files, notes = expand_inputs(args.files)
             for note in notes:
                 _say(f"メモ: {note}", err=True)
+            code = _read_codebook(args)
+            if code is not None:
+                return code
         with password_scope(password_source(args)):
             return args.handler(args)
     except UnreadableFileError as error:

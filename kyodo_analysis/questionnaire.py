@@ -28,8 +28,19 @@ from .normalize import (
     is_blank,
     match_key,
 )
+from .codebook import DEFAULT_NAME as CODEBOOK_FILE_NAME
 from .codebook import Codebook, apply_codebook, check_values, missing_columns
-from .roles import CHOICE_ROLES, LOADER_ROLE, ColumnRole, infer_role, is_missing, loader_header_role, split_multiple
+from .roles import (
+    CHOICE_ROLES,
+    LOADER_ROLE,
+    ColumnRole,
+    column_role_of,
+    infer_role,
+    is_missing,
+    loader_header_role,
+    question_name,
+    split_multiple,
+)
 from .safety import Password
 
 HEADER_SEARCH_ROWS = 20
@@ -70,7 +81,8 @@ class Problem:
         return file
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
+        code = f"[{self.code}] " if self.code else ""
+        return f"{self.location}: {code}{self.message}"
 
 
 @dataclass
@@ -143,6 +155,8 @@ def _refine_roles(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabulary
         entry = codebook.entries.get(match_key(layout.headers[col])) if codebook is not None else None
         if entry is None and role != "text" and role not in _OTHER_ROLES:
             continue
+        if entry is not None and entry.role == column_role_of(role) and role not in ("text", *_OTHER_ROLES):
+            continue  # the codebook agrees with the header (区分, 問1, its marks, ID, answer time)
         rows = [r for r in range(layout.data_start, len(sheet.rows) + 1) if (r, col) not in sheet.merged]
         values = [_value(sheet.rows, r, col) for r in rows]
         found = infer_role(layout.headers[col], values, vocab=vocab)
@@ -154,7 +168,7 @@ def _refine_roles(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabulary
                 row = rows[int(problem.cell[len(get_column_letter(col + 1)):]) - layout.data_start]
                 problems.append(Problem(name, sheet.name, _cell(row, col), problem.message, problem.code))
         roles[col] = LOADER_ROLE[found.role]
-        if found.role in CHOICE_ROLES:
+        if found.role in CHOICE_ROLES or (found.role == "free_text" and entry is not None):
             column_roles[col] = found
     personal = [c for c, r in roles.items() if r == "personal"]
     notes = []
@@ -418,6 +432,8 @@ class _SheetReader:
         if times:
             self.answer_times[row] = "／".join(times)
         for col, column in layout.column_roles.items():
+            if column.role not in CHOICE_ROLES:
+                continue
             self.choices.extend(_choice_rows(column, values[col], {
                 "file": self.file, "sheet": record["sheet"], "row": row, "cell": _cell(row, col),
                 "respondent_id": respondent_id, "group": group, "intent": intent,
@@ -429,7 +445,8 @@ class _SheetReader:
             self.comments.append({
                 "file": self.file, "sheet": record["sheet"], "row": row, "cell": _cell(row, col),
                 "respondent_id": record["respondent_id"], "group": group, "intent": intent,
-                "question": self.vocab.question_label(layout.headers[col]),
+                "question": (layout.column_roles[col].question if col in layout.column_roles
+                             else self.vocab.question_label(layout.headers[col])),
                 "header": cell_text(layout.headers[col]).strip(),
                 "text": _text(values[col]).strip(),
             })
@@ -893,6 +910,34 @@ def _cleaned_notes(name: str, sheet: RawSheet) -> list[str]:
             "（縦タブ・改ページは改行にしました）。"]
 
 
+def infer_columns(paths: Iterable[str | os.PathLike[str]], *, vocabulary: Vocabulary | None = None,
+                  password: Password = None) -> list[list[ColumnRole]]:
+    """Every column's inferred role on every answer sheet of the files (for ``kyodo-analysis codebook``)."""
+    vocab = vocabulary or default_vocabulary()
+    found: list[list[ColumnRole]] = []
+    for path in paths:
+        book = read_raw(path, password=password)
+        for sheet in book.sheets:
+            kind = vocab.sheet_kind(sheet.name) if sheet.name else None
+            if kind is not None and kind != "tally":
+                continue
+            layout = _find_header(sheet, vocab, grouped=(vocab.group(sheet.name) if sheet.name else None) is not None)
+            if layout is None:
+                continue
+            layout = _two_row_header(sheet, layout, vocab)
+            columns = []
+            for col, role in sorted(layout.roles.items()):
+                header = _text(layout.headers[col]).strip()
+                values = [_value(sheet.rows, r, col) for r in range(layout.data_start, len(sheet.rows) + 1)
+                          if (r, col) not in sheet.merged]
+                if role == "text" or role in _OTHER_ROLES:
+                    columns.append(infer_role(header, values, vocab=vocab))
+                else:
+                    columns.append(ColumnRole(header, column_role_of(role), question_name(header)))
+            found.append(columns)
+    return found
+
+
 def load_questionnaire(
     path: str | os.PathLike[str],
     *,
@@ -1044,6 +1089,7 @@ def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 PROCESSED_FILES = ("respondents.csv", "comments.csv", "questionnaire.xlsx")
+CHOICES_FILE = "choices.csv"
 
 
 def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -1052,11 +1098,17 @@ def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Pat
     Other files in ``out_dir`` (such as .gitkeep) are left alone; if writing any table fails,
     the previous three files stay as they were.
     """
+    names = list(PROCESSED_FILES)
+    sheets = {"回答者": survey.respondents, "自由記述": survey.comments}
     with atomic_files(out_dir) as staging:
         write_csv(survey.respondents, staging / PROCESSED_FILES[0])
         write_csv(survey.comments, staging / PROCESSED_FILES[1])
-        write_xlsx({"回答者": survey.respondents, "自由記述": survey.comments}, staging / PROCESSED_FILES[2])
-    return [Path(out_dir) / name for name in PROCESSED_FILES]
+        if not survey.choices.empty:  # questionnaires with choice or rating questions only
+            write_csv(survey.choices, staging / CHOICES_FILE)
+            sheets["選択式の回答"] = survey.choices
+            names.append(CHOICES_FILE)
+        write_xlsx(sheets, staging / PROCESSED_FILES[2])
+    return [Path(out_dir) / name for name in names]
 
 
 
@@ -1088,7 +1140,7 @@ def _questionnaire_files(folder: Path) -> list[Path]:
     found: list[Path] = []
     for entry in sorted(folder.iterdir()):
         if (entry.name.startswith(("~$", ".")) or entry.name.lower() in _SYSTEM_FILES
-                or entry.name == CORRECTIONS_FILE_NAME):
+                or entry.name in (CORRECTIONS_FILE_NAME, CODEBOOK_FILE_NAME)):
             continue
         if entry.is_dir() and not entry.is_symlink():
             found.extend(_questionnaire_files(entry))
@@ -1134,7 +1186,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
     notes: list[str] = []
     for given in map(Path, paths):
         if not given.is_dir():
-            if given.name != CORRECTIONS_FILE_NAME:  # data/raw/*.xlsx names it too
+            if given.name not in (CORRECTIONS_FILE_NAME, CODEBOOK_FILE_NAME):  # data/raw/*.xlsx names it too
                 files.append(given)
             continue
         found, skipped = _select_inputs(given)

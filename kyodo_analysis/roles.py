@@ -239,7 +239,7 @@ def infer_role(
                           _ordered(list(dict.fromkeys(texts)), header, scales), None, "header")
     if options is not None:
         return ColumnRole(str(header), "single_choice", name, _ordered(options, header, scales), None, source)
-    return ColumnRole(str(header), "free_text", name, source=source)
+    return ColumnRole(str(header), "free_text", vocab.question_label(header), source=source)
 
 
 def infer_roles(
@@ -259,6 +259,13 @@ LOADER_ROLE = {
     "free_text": "text", "personal": "personal", "metadata": "metadata", "attribute": "attribute",
     "single_choice": "single_choice", "multiple_choice": "multiple_choice", "rating": "rating",
 }
+
+
+def column_role_of(loader_role: str) -> str:
+    """The column role (one of ROLES) of a loader role: respondent_id → id, answered_at → metadata, mark:… → intent."""
+    if loader_role.startswith("mark:"):
+        return "intent"
+    return {"respondent_id": "id", "answered_at": "metadata", "text": "free_text"}.get(loader_role, loader_role)
 
 
 def loader_header_role(header: object, vocab: Vocabulary) -> str:
