@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.stats import fisher_exact
 
 from .normalize import INTENT_ORDER, NO_ANSWER, cell_text, match_key
-from .roles import CHOICE_ROLES, ColumnRole, is_missing, split_multiple
+from .roles import CHOICE_ROLES, ColumnRole, Scales, default_scales, is_missing, split_multiple
 
 ANSWER_COLUMNS = ("respondent", "fiscal_year", "group", "question", "role", "option", "order")
 COUNT_COLUMNS = ("question", "role", "option", "order", "count", "n", "n_missing", "share")
@@ -45,6 +45,37 @@ def choice_answers(respondents: pd.DataFrame, roles: Sequence[ColumnRole]) -> pd
                     rows.append((*head, spelled[part], rank[part]))
     frame = pd.DataFrame(rows, columns=list(ANSWER_COLUMNS))
     return frame.astype({"order": "int64"})
+
+
+def survey_answers(choices: pd.DataFrame) -> pd.DataFrame:
+    """The loader's ``Survey.choices`` with a ``respondent`` key (file, sheet, row) as choice_counts wants it."""
+    frame = choices.copy()
+    frame["respondent"] = frame["file"].astype(str) + "\t" + frame["sheet"].astype(str) + "\t" + frame["row"].astype(str)
+    return frame
+
+
+def options_from_answers(answers: pd.DataFrame, scales: Scales | None = None) -> pd.DataFrame:
+    """Options per question as the answers show them; a rating question gets its whole scale (unchosen options too)."""
+    scales = scales or default_scales()
+    rows = []
+    for (question, role), part in answers.groupby(["question", "role"], sort=True, observed=True):
+        seen = part.drop_duplicates("option").sort_values("order", kind="stable")
+        options = [o for o in seen["option"] if o != NO_ANSWER]
+        if role == "rating":
+            keys = {match_key(o) for o in options}
+            scale = next((s for s in scales.scales if keys <= set(s.key_map())), None)
+            if scale is not None:
+                options = list(scale.options)
+        rows += [(question, role, option, i) for i, option in enumerate((*options, NO_ANSWER))]
+    return pd.DataFrame(rows, columns=["question", "role", "option", "order"]).astype({"order": "int64"})
+
+
+def neutral_option(options: Sequence[str], scales: Scales | None = None) -> str | None:
+    """The neutral option of the scale these options are, or None (an even scale, or no known scale)."""
+    scales = scales or default_scales()
+    keys = {match_key(o) for o in options if o != NO_ANSWER}
+    scale = next((s for s in scales.scales if keys <= set(s.key_map())), None)
+    return scale.neutral if scale is not None else None
 
 
 def option_table(roles: Sequence[ColumnRole]) -> pd.DataFrame:
@@ -105,7 +136,7 @@ def crosstab_with_intent(
     思う／どちらとも言えない／思わない.
     """
     rows = answers[(answers["question"] == question) & (answers["option"] != NO_ANSWER)]
-    joined = rows.merge(intents[["respondent", "intent"]], on="respondent")
+    joined = rows.drop(columns=["intent"], errors="ignore").merge(intents[["respondent", "intent"]], on="respondent")
     joined = joined[joined["intent"].astype(str) != NO_ANSWER]
     order = list(options) if options is not None else (
         rows.drop_duplicates("option").sort_values("order", kind="stable")["option"].tolist()

@@ -49,6 +49,9 @@ COLUMN_LABELS: dict[str, str] = {
     "source": "出典",
     "matched_words": "当たった語",
     "correction": "手作業の修正",
+    "role": "設問の種類",
+    "option": "選択肢",
+    "order": "選択肢の順番",
 }
 
 

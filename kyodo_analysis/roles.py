@@ -47,6 +47,7 @@ _DATETIME_TEXT = re.compile(r"^(?:19|20)[0-9]{2}[-/.][0-9]{1,2}[-/.][0-9]{1,2}[ 
 _SHARE = 0.5
 _MAX_OPTIONS = 12
 _MAX_OPTION_LENGTH = 20
+_SENTENCE_MARKS = ("。", "！", "!", "？", "?")
 
 
 @dataclass(frozen=True)
@@ -190,11 +191,19 @@ def _ordered(options: list[str], header: object, scales: Scales) -> tuple[str, .
     return tuple(options)
 
 
+def _names_free_text(header: object, vocab: Vocabulary) -> bool:
+    """Tell whether a header names one of the free-text questions of headers.toml ([questions])."""
+    key = header_key(header)
+    return any(word in key for _, words in vocab.questions for word in words)
+
+
 def _closed_set(texts: list[str]) -> list[str] | None:
     """The options of a small repeated set of short answers, in first-seen order, or None."""
     distinct = list(dict.fromkeys(texts))
     if not distinct or len(distinct) > _MAX_OPTIONS or any(len(t) > _MAX_OPTION_LENGTH for t in distinct):
         return None
+    if any(mark in t for t in distinct for mark in _SENTENCE_MARKS):
+        return None  # sentences are comments, not options
     if len(distinct) >= len(texts) and len(texts) > 1:
         return None  # every answer different: not a closed set
     if len(texts) < 2:
@@ -227,6 +236,9 @@ def infer_role(
     if scale is not None and role is None:
         return ColumnRole(str(header), "rating", name, scale.options, scale.name, "values")
     source = "header" if role else "values"
+    if role is None and _names_free_text(header, vocab):
+        # 理由・講演・ワークショップ: comments, even when a few repeat word for word.
+        return ColumnRole(str(header), "free_text", vocab.question_label(header), source="header")
     if any(sep in t for t in texts for sep in _MULTI_SEPARATORS):
         parts = [p for t in texts for p in split_multiple(t)]
         options = _closed_set(parts)

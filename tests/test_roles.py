@@ -92,3 +92,10 @@ def test_scales_are_data() -> None:
     scales = default_scales()
     assert scales.find("satisfaction5") is not None
     assert all(s.neutral is None or s.neutral in s.options for s in scales.scales)
+
+
+def test_repeated_comments_stay_free_text() -> None:
+    repeated = ["対等な関係とは何かがよくわかった。", "事例の紹介がわかりやすかった。"] * 4
+    assert infer_role("講演について", repeated).role == "free_text"
+    assert infer_role("感想", repeated).role == "free_text"  # sentences are no options
+    assert infer_role("講演の満足度", ["満足", "不満", "満足"]).role == "rating"
