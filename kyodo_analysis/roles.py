@@ -226,19 +226,19 @@ def infer_role(
     role = _header_role(header, vocab)
     if role in ("personal", "metadata", "id", "group", "affiliation", "intent"):
         return ColumnRole(str(header), role, name)
+    scale = _scale_of(texts, header, scales)
+    if scale is not None and role is None:
+        return ColumnRole(str(header), "rating", name, scale.options, scale.name, "values")
+    if role is None and _names_free_text(header, vocab):
+        # 理由・講演・ワークショップ: comments, even when a few repeat word for word or hold a date or a phone number.
+        return ColumnRole(str(header), "free_text", vocab.question_label(header), source="header")
     if texts and role is None:
         if sum(_has_contact(t) for t in texts) >= _SHARE * len(texts):
             return ColumnRole(str(header), "personal", name, source="values")
         raw = [v for v in values if not is_missing(v)]
         if sum(_is_datetime(v) for v in raw) >= _SHARE * len(raw) and all(len(t) <= 25 for t in texts):
             return ColumnRole(str(header), "metadata", name, source="values")
-    scale = _scale_of(texts, header, scales)
-    if scale is not None and role is None:
-        return ColumnRole(str(header), "rating", name, scale.options, scale.name, "values")
     source = "header" if role else "values"
-    if role is None and _names_free_text(header, vocab):
-        # 理由・講演・ワークショップ: comments, even when a few repeat word for word.
-        return ColumnRole(str(header), "free_text", vocab.question_label(header), source="header")
     if any(sep in t for t in texts for sep in _MULTI_SEPARATORS):
         parts = [p for t in texts for p in split_multiple(t)]
         options = _closed_set(parts)
