@@ -5,7 +5,6 @@ before openpyxl sees the workbook, so a hostile file is refused cheaply and with
 The limits are explained (in Japanese) in docs/input-rules.md; change both together.
 """
 from __future__ import annotations
-
 import io
 import posixpath
 import re
@@ -708,3 +707,4 @@ def explain_load_failure(data: bytes, error: Exception) -> str:
     if isinstance(error, KeyError):
         return _broken_message("ブック", f"必要な部品が欠けています: {error}")
     return _broken_message("ブック", type(error).__name__)
+

@@ -1,6 +1,5 @@
 """Turn raw questionnaire sheets into tidy respondents and comments, listing every problem."""
 from __future__ import annotations
-
 import dataclasses
 import datetime as dt
 import os
@@ -9,23 +8,12 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
 import pandas as pd
 from openpyxl.utils import get_column_letter
-
-from .io import RawBook, RawSheet, UnreadableFileError, atomic_files, printable, read_raw, write_csv, write_xlsx
-from .normalize import (
-    GROUP_ORDER,
-    INTENT_ORDER,
-    Vocabulary,
-    cell_text,
-    default_vocabulary,
-    fiscal_year_from_text,
-    fiscal_year_from_value,
-    fiscal_year_readings,
-    is_blank,
-    match_key,
-)
+from .readers import RawBook, RawSheet, UnreadableFileError, printable, read_raw
+from ..export import atomic_files, write_csv, write_xlsx
+from .layout import GROUP_ORDER, INTENT_ORDER, Vocabulary, cell_text, default_vocabulary, is_blank, match_key
+from .years import fiscal_year_from_text, fiscal_year_from_value, fiscal_year_readings
 from .safety import Password
 
 HEADER_SEARCH_ROWS = 20
@@ -1073,3 +1061,4 @@ def problem_table(survey: Survey) -> pd.DataFrame:
     return pd.DataFrame(
         [{"location": p.location, "message": p.message} for p in survey.problems], columns=["location", "message"]
     )
+

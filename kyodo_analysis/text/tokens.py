@@ -12,7 +12,6 @@ The pipeline is a chain of small steps, each usable alone:
 user's private cache folder) and optional worker processes.
 """
 from __future__ import annotations
-
 import hashlib
 import json
 import multiprocessing
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-
 from janome.analyzer import Analyzer
 from janome.charfilter import UnicodeNormalizeCharFilter
 from janome.dic import RAMDictionary, UserDictionary
@@ -38,6 +36,7 @@ from janome.sysdic import connections
 from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter, TokenFilter
 from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
+from ..input.safety import holds_decrypted_text
 
 # Bump when the way tokens are produced or stored changes, so old cache entries are ignored.
 PIPELINE_VERSION = "3"
@@ -575,7 +574,6 @@ def open_cache() -> TokenCache | None:
     Once a password-protected workbook has been decrypted in this process, nothing is
     cached: its comments must never reach the disk.
     """
-    from .safety import holds_decrypted_text
 
     if holds_decrypted_text():
         return None
@@ -831,3 +829,4 @@ def forms(raw: RawToken) -> tuple[str, ...]:
             if plain.endswith(suffix) and len(plain) > len(suffix):
                 out.append(plain[: -len(suffix)])
     return tuple(dict.fromkeys(out))
+

@@ -1,0 +1,81 @@
+"""Theme tagging of free-text comments, and the analyses built on the tags.
+
+Rules are boolean expressions over *tokens* (janome base forms), never raw substrings,
+so 「場」 matches 「話し合いの場」 but not 「立場」 or 「場合」. One expression language
+serves both the bundled TOML rule file and KH Coder coding-rule files (``kh_coder``):
+
+    word            a word; written in any inflection, it is compared by base form
+    A+B             words in immediate succession (a phrase)
+    A and B / A & B, A or B / A | B, not A / !A, ( ... )
+    near(A-B)[N]    A and B within N tokens of each other, either order (default 10)
+    seq(A-B)[N]     A, then B within N tokens (default 10)
+    [bN] / [b]      ... and in the same sentence; ``(A|B)`` inside near/seq lists alternatives
+    <>name, <*name> another theme defined earlier in the same file (``<*name>`` is KH Coder's form)
+"""
+from __future__ import annotations
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ..text.tokens import RawToken
+from .expression import And, Condition, Doc, Hit, Never, Node, Not, Or
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A named theme, its compiled condition, and the conditions that can make it hold."""
+
+    name: str
+    condition: Node
+    description: str = ""
+    conditions: tuple[Condition, ...] = ()
+
+    def explain(self, doc: Doc) -> list[tuple[Condition, list[Hit]]]:
+        """Return each positive condition that holds for ``doc`` with the words that fired."""
+        if not self.condition.matches(doc):
+            return []
+        if not self.conditions:
+            return [(Condition("rule", 1, "", self.condition), self.condition.hits(doc))]
+        return [(c, c.node.hits(doc)) for c in self.conditions if c.node.matches(doc)]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Themes in their canonical order, with where they came from."""
+
+    themes: tuple[Theme, ...]
+    source: str = ""
+    digest: str = field(default="", compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Return the theme names in order."""
+        return tuple(t.name for t in self.themes)
+
+    def __post_init__(self) -> None:
+        compiled = tuple((t.name, t.condition.compile()) for t in self.themes)
+        object.__setattr__(self, "_compiled", compiled)
+
+    def __getstate__(self) -> dict:
+        # Compiled predicates are closures; workers started by spawn rebuild them.
+        return {"themes": self.themes, "source": self.source, "digest": self.digest}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
+
+    def tag(self, raw: Sequence[RawToken]) -> tuple[str, ...]:
+        """Return the themes whose condition holds for one tokenised comment."""
+        doc = Doc(raw)
+        return tuple(name for name, holds in self._compiled if holds(doc))
+
+
+def _combine(any_: list[Node], all_: list[Node], none: list[Node]) -> Node:
+    parts: list[Node] = []
+    if any_:
+        parts.append(any_[0] if len(any_) == 1 else Or(tuple(any_)))
+    parts.extend(all_)
+    if not parts:
+        return Never()
+    parts.extend(Not(n) for n in none)
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
