@@ -4,6 +4,7 @@ Exit codes: 0 all valid, 1 the data has problems (all listed), 2 a file cannot b
 or the command is misused.
 """
 from __future__ import annotations
+
 import argparse
 import contextlib
 import errno
@@ -15,13 +16,25 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
 import pandas as pd
-from .intent import intent_counts
-from .input.readers import UnreadableFileError, password_scope, printable
+
+from .console import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    JapaneseArgumentParser,
+    _files_and_year,
+    _say,
+    load_or_report,
+    password_source,
+    year_argument,
+)
 from .input.layout import INTENT_ORDER
-from .input.survey import Survey, expand_inputs, write_processed
+from .input.readers import UnreadableFileError, password_scope, printable
 from .input.safety import UnsafeParserError, require_defused_xml
-from .console import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, JapaneseArgumentParser, _files_and_year, _say, load_or_report, password_source, year_argument
+from .input.survey import Survey, expand_inputs, write_processed
+from .intent import intent_counts
 # The order the summary lists answers in, as the published JSON contract says.
 SUMMARY_ANSWERS = ("思う", "思わない", "どちらとも言えない", INTENT_ORDER[-1])
 

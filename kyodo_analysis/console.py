@@ -1,9 +1,6 @@
-"""The ``kyodo-analysis`` command: validate, summarise and export questionnaire data.
-
-Exit codes: 0 all valid, 1 the data has problems (all listed), 2 a file cannot be read
-or the command is misused.
-"""
+"""Terminal helpers shared by every command: Japanese help text, messages, loading, passwords."""
 from __future__ import annotations
+
 import argparse
 import getpass
 import os
@@ -12,10 +9,11 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+
 from .input.readers import UnreadableFileError, printable
-from .input.years import fiscal_year_readings
-from .input.survey import Survey, load_questionnaires
 from .input.safety import PASSWORD_ENV, Password
+from .input.survey import Survey, load_questionnaires
+from .input.years import fiscal_year_readings
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 

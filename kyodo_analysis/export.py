@@ -1,5 +1,6 @@
-"""Reading questionnaire files and writing outputs atomically and deterministically."""
+"""Writing outputs: CSV and xlsx tables written atomically, deterministically and spreadsheet-safe."""
 from __future__ import annotations
+
 import contextlib
 import os
 import re
@@ -9,6 +10,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook

@@ -1,17 +1,34 @@
-"""Report figures and the shared style: tidy frames in, matplotlib Figures out.
-
-Nothing here saves or shows a figure except :func:`save_figure`, the one export
-function, so notebooks and the report share the same drawing code.
-"""
+"""Figures of the collaboration-intent question: by group, by group and year, and the trend."""
 from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import Any
+
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
-from .style import ABOVE_BAR_PT, ANSWERS, ANSWER_COLORS, GROUPS, GROUP_COLORS, GROUP_MARKERS, INSIDE_PAD_PT, OMITTED_NOTE, OUTSIDE_LABEL_COLOR, SURVEY, TOTAL, _heading, _new_figure, _ordered_groups, _pct, _text_color, styled
+
+from .style import (
+    ABOVE_BAR_PT,
+    ANSWERS,
+    ANSWER_COLORS,
+    GROUPS,
+    GROUP_COLORS,
+    GROUP_MARKERS,
+    INSIDE_PAD_PT,
+    OMITTED_NOTE,
+    OUTSIDE_LABEL_COLOR,
+    SURVEY,
+    TOTAL,
+    _heading,
+    _new_figure,
+    _ordered_groups,
+    _pct,
+    _text_color,
+    styled,
+)
 
 
 def _draw_intent_bars(

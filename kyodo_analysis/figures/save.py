@@ -1,13 +1,12 @@
-"""Report figures and the shared style: tidy frames in, matplotlib Figures out.
-
-Nothing here saves or shows a figure except :func:`save_figure`, the one export
-function, so notebooks and the report share the same drawing code.
-"""
+"""Saving a figure reproducibly (fixed metadata, fixed resolution)."""
 from __future__ import annotations
+
 import os
 from collections.abc import Sequence
 from pathlib import Path
+
 from matplotlib.figure import Figure
+
 from .style import SAVE_DPI, style
 
 

@@ -4,6 +4,7 @@ Nothing here saves or shows a figure except :func:`save_figure`, the one export
 function, so notebooks and the report share the same drawing code.
 """
 from __future__ import annotations
+
 import functools
 import importlib.util
 import io
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+
 import matplotlib as mpl
 import pandas as pd
 from matplotlib import font_manager

@@ -1,14 +1,13 @@
-"""Report figures and the shared style: tidy frames in, matplotlib Figures out.
-
-Nothing here saves or shows a figure except :func:`save_figure`, the one export
-function, so notebooks and the report share the same drawing code.
-"""
+"""Figures of theme shares: by group and by question, with the theme order they share."""
 from __future__ import annotations
+
 from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
+
 from .style import GROUP_COLORS, GROUP_HATCHES, SURVEY, THEMES, _heading, _new_figure, styled
 
 

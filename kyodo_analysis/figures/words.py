@@ -1,22 +1,38 @@
-"""Report figures and the shared style: tidy frames in, matplotlib Figures out.
-
-Nothing here saves or shows a figure except :func:`save_figure`, the one export
-function, so notebooks and the report share the same drawing code.
-"""
+"""Word figures: word clouds and the co-occurrence network."""
 from __future__ import annotations
+
 import itertools
 import math
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
+
 import matplotlib as mpl
 import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
-from .style import FONT_NAME, HEATMAP_CMAP, LAYOUT_SEED, QUESTIONS, SAVE_DPI, SURVEY, TOTAL, WORDCLOUD_SEED, WORD_COLORS, _heading, _new_figure, _pct, _text_color, drawable, font_path, styled
+
+from .style import (
+    FONT_NAME,
+    HEATMAP_CMAP,
+    LAYOUT_SEED,
+    QUESTIONS,
+    SAVE_DPI,
+    SURVEY,
+    TOTAL,
+    WORDCLOUD_SEED,
+    WORD_COLORS,
+    _heading,
+    _new_figure,
+    _pct,
+    _text_color,
+    drawable,
+    font_path,
+    styled,
+)
 from .themes import themes_by_overall_share
 
 

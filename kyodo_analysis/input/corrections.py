@@ -8,15 +8,18 @@ A correction is keyed by the comment's file, sheet and cell *and* a hash of its 
 so a correction made for one text is never applied to a different text in that cell.
 """
 from __future__ import annotations
+
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import pandas as pd
-from .survey import CORRECTIONS_FILE_NAME
+
 from ..export import clean_text, save_workbook
 from ..rules.load import default_theme_names
+from .survey import CORRECTIONS_FILE_NAME
 
 ADD, REMOVE = "追加", "削除"
 MARK = "○"

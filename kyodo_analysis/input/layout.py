@@ -3,6 +3,7 @@
 Normalisation here is for *matching only*: callers keep the original text.
 """
 from __future__ import annotations
+
 import datetime as dt
 import re
 import tomllib

@@ -1,5 +1,6 @@
-"""Reading questionnaire files and writing outputs atomically and deterministically."""
+"""Reading questionnaire files (xlsx, xlsm, ods, csv) into raw sheets, within the safety limits."""
 from __future__ import annotations
+
 import contextlib
 import csv
 import hashlib
@@ -11,10 +12,29 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 import openpyxl
 import pandas as pd
-from .safety import MAX_CELL_CHARS, MAX_CELLS, MAX_ROWS_PER_SHEET, MAX_USED_AREA, Password, Refused, check_file_size, check_ods_package, check_package, content_kind, decrypt_workbook, explain_load_failure, refuse_non_workbook, too_long_message, require_defused_xml, used_area_message
+
+from .safety import (
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_ROWS_PER_SHEET,
+    MAX_USED_AREA,
+    Password,
+    Refused,
+    check_file_size,
+    check_ods_package,
+    check_package,
+    content_kind,
+    decrypt_workbook,
+    explain_load_failure,
+    refuse_non_workbook,
+    too_long_message,
+    require_defused_xml,
+    used_area_message,
+)
 
 
 class UnreadableFileError(Exception):

@@ -5,6 +5,7 @@ before openpyxl sees the workbook, so a hostile file is refused cheaply and with
 The limits are explained (in Japanese) in docs/input-rules.md; change both together.
 """
 from __future__ import annotations
+
 import io
 import posixpath
 import re

@@ -1,5 +1,6 @@
 """Turn raw questionnaire sheets into tidy respondents and comments, listing every problem."""
 from __future__ import annotations
+
 import dataclasses
 import datetime as dt
 import os
@@ -8,13 +9,15 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import pandas as pd
 from openpyxl.utils import get_column_letter
-from .readers import RawBook, RawSheet, UnreadableFileError, printable, read_raw
+
 from ..export import atomic_files, write_csv, write_xlsx
 from .layout import GROUP_ORDER, INTENT_ORDER, Vocabulary, cell_text, default_vocabulary, is_blank, match_key
-from .years import fiscal_year_from_text, fiscal_year_from_value, fiscal_year_readings
+from .readers import RawBook, RawSheet, UnreadableFileError, printable, read_raw
 from .safety import Password
+from .years import fiscal_year_from_text, fiscal_year_from_value, fiscal_year_readings
 
 HEADER_SEARCH_ROWS = 20
 OVERVIEW_SHEET = "概要"

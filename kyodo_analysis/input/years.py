@@ -1,8 +1,6 @@
-"""Matching keys, answer and group spellings, header roles and fiscal years.
-
-Normalisation here is for *matching only*: callers keep the original text.
-"""
+"""Fiscal years read from dates, Japanese era names, file names and sheet names."""
 from __future__ import annotations
+
 import dataclasses
 import datetime as dt
 import re

@@ -4,6 +4,7 @@ Everything is written into a staging folder beside the target and moved into pla
 only when the whole report succeeded (``io.atomic_directory``).
 """
 from __future__ import annotations
+
 import multiprocessing
 import os
 import signal
@@ -11,23 +12,41 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
 import pandas as pd
 from matplotlib.figure import Figure
+
 from .. import figures as plots
-from ..input.corrections import apply_corrections, find_corrections, load_corrections
-from ..intent import intent_shares
 from ..export import atomic_directory, write_table
+from ..input.corrections import apply_corrections, find_corrections, load_corrections
+from ..input.survey import Survey, is_sample, load_questionnaires
+from ..intent import intent_shares
 from ..labels import to_japanese
 from ..output_folder import check_replaceable, check_target, output_lock, shown, write_manifest
-from ..input.survey import Survey, is_sample, load_questionnaires
 from ..quotes import select_quotes
-from ..text.tokens import DEFAULT_EXCLUDE
+from ..rules.load import load_rules
 from ..rules.ruleset import RuleSet
 from ..rules.tag import compare_groups, tag_comments, theme_shares, with_matched_words
-from ..rules.load import load_rules
+from ..text.tokens import DEFAULT_EXCLUDE
 from ..text.words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 from .html import _FigureJob, render_index
-from .specs import FIGURES, INDEX, ReportError, ReportFigure, ReportResult, TABLES, _CLOUD_NAMES, _EDGE_LABELS, intent_key_numbers, network_key_numbers, period_stem, question_key_numbers, themes_key_numbers, trend_key_numbers, words_key_numbers
+from .specs import (
+    FIGURES,
+    INDEX,
+    ReportError,
+    ReportFigure,
+    ReportResult,
+    TABLES,
+    _CLOUD_NAMES,
+    _EDGE_LABELS,
+    intent_key_numbers,
+    network_key_numbers,
+    period_stem,
+    question_key_numbers,
+    themes_key_numbers,
+    trend_key_numbers,
+    words_key_numbers,
+)
 
 
 class Stopwatch:

@@ -1,16 +1,15 @@
-"""Build the activity-report directory: figures, the tables behind them, and index.html.
-
-Everything is written into a staging folder beside the target and moved into place
-only when the whole report succeeded (``io.atomic_directory``).
-"""
+"""The report's index.html page."""
 from __future__ import annotations
+
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
 from matplotlib.figure import Figure
-from ..output_folder import GENERATOR
+
 from ..input.survey import Problem
+from ..output_folder import GENERATOR
 from .specs import ReportFigure, SAMPLE_BANNER
 
 

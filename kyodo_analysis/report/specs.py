@@ -1,13 +1,12 @@
-"""Build the activity-report directory: figures, the tables behind them, and index.html.
-
-Everything is written into a staging folder beside the target and moved into place
-only when the whole report succeeded (``io.atomic_directory``).
-"""
+"""What the report shows: its result types and the key numbers quoted beside each figure."""
 from __future__ import annotations
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import pandas as pd
+
 from .. import figures as plots
 from ..input.survey import Problem
 

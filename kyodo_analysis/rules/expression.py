@@ -13,10 +13,12 @@ serves both the bundled TOML rule file and KH Coder coding-rule files (``kh_code
     <>name, <*name> another theme defined earlier in the same file (``<*name>`` is KH Coder's form)
 """
 from __future__ import annotations
+
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+
 from ..text.tokens import RawToken, forms, normalize, tokenize
 from ..text.tokens import get_tokenizer
 

@@ -7,10 +7,12 @@ Supported subset: ``*コード名`` lines, words (base forms), ``A+B`` phrases,
 lines. Anything else stops with a message naming the line.
 """
 from __future__ import annotations
+
 import hashlib
 import os
 import re
 from pathlib import Path
+
 from ..text.tokens import normalize
 from .expression import Condition, Node, RuleError, check_words, parse_expression
 from .ruleset import RuleSet, Theme

@@ -1,20 +1,9 @@
-"""Theme tagging of free-text comments, and the analyses built on the tags.
-
-Rules are boolean expressions over *tokens* (janome base forms), never raw substrings,
-so 「場」 matches 「話し合いの場」 but not 「立場」 or 「場合」. One expression language
-serves both the bundled TOML rule file and KH Coder coding-rule files (``kh_coder``):
-
-    word            a word; written in any inflection, it is compared by base form
-    A+B             words in immediate succession (a phrase)
-    A and B / A & B, A or B / A | B, not A / !A, ( ... )
-    near(A-B)[N]    A and B within N tokens of each other, either order (default 10)
-    seq(A-B)[N]     A, then B within N tokens (default 10)
-    [bN] / [b]      ... and in the same sentence; ``(A|B)`` inside near/seq lists alternatives
-    <>name, <*name> another theme defined earlier in the same file (``<*name>`` is KH Coder's form)
-"""
+"""Reading theme rules from the bundled TOML format."""
 from __future__ import annotations
+
 import hashlib
 import tomllib
+
 from .expression import Condition, Node, RuleError, parse_expression
 from .ruleset import RuleSet, Theme, _combine
 

@@ -12,6 +12,7 @@ The pipeline is a chain of small steps, each usable alone:
 user's private cache folder) and optional worker processes.
 """
 from __future__ import annotations
+
 import hashlib
 import json
 import multiprocessing
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
 from janome.analyzer import Analyzer
 from janome.charfilter import UnicodeNormalizeCharFilter
 from janome.dic import RAMDictionary, UserDictionary
@@ -36,6 +38,7 @@ from janome.sysdic import connections
 from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter, TokenFilter
 from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
+
 from ..input.safety import holds_decrypted_text
 
 # Bump when the way tokens are produced or stored changes, so old cache entries are ignored.

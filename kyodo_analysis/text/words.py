@@ -14,9 +14,12 @@ A word that occurs in fewer than ``min_comments`` comments is not published in t
 frequency table (a name mentioned once is most likely a name).
 """
 from __future__ import annotations
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
 import pandas as pd
+
 from ..quotes import NAME_MASK, default_privacy, find_personal_data
 from .tokens import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
 
