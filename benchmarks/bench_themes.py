@@ -24,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from janome.tokenizer import Tokenizer  # noqa: E402
 
-from kyodo_analysis import text as T  # noqa: E402
-from kyodo_analysis.themes import load_rules, parse_toml_rules, tag_texts  # noqa: E402
+from kyodo_analysis.text import tokens as T  # noqa: E402
+from kyodo_analysis.rules.load import load_rules  # noqa: E402
+from kyodo_analysis.rules.toml_format import parse_toml_rules
+from kyodo_analysis.rules.tag import tag_texts
 
 SUBJECTS = ["市民活動団体", "行政", "職員", "自治会", "NPO", "地域の団体", "私たち", "市", "企業", "若い世代",
             "町内会", "子育てサークル", "担当課", "中間支援組織", "住民"]

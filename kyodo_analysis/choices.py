@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from .normalize import INTENT_ORDER, NO_ANSWER, cell_text, match_key
-from .roles import CHOICE_ROLES, ColumnRole, Scales, default_scales, is_missing, split_multiple
+from .input.layout import INTENT_ORDER, NO_ANSWER, cell_text, match_key
+from .input.roles import CHOICE_ROLES, ColumnRole, Scales, default_scales, is_missing, split_multiple
 
 ANSWER_COLUMNS = ("respondent", "fiscal_year", "group", "question", "role", "option", "order")
 COUNT_COLUMNS = ("question", "role", "option", "order", "count", "n", "n_missing", "share")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact, norm
 
-from .normalize import GROUP_ORDER, INTENT_ORDER, NO_ANSWER
+from .input.layout import GROUP_ORDER, INTENT_ORDER, NO_ANSWER
 
 TOTAL = "全体"
 ANSWERED = INTENT_ORDER[:-1]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .normalize import fiscal_year_readings
+from .input.years import fiscal_year_readings
 
 PARAMETERS_FILE = "parameters.toml"
 # `make lab YEAR=2018` sets this, so a year can be tried without editing the file.

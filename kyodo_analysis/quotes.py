@@ -36,7 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .text import get_tokenizer
+from .text.tokens import get_tokenizer
+from .rules.load import default_theme_names
 
 NAME_MASK = "〇〇"
 PHONE_MASK = "[電話番号]"
@@ -823,7 +824,6 @@ def _theme_order(tagged: pd.DataFrame) -> list[str]:
             if name not in seen:
                 seen.append(name)
     try:
-        from .themes import default_theme_names
 
         canonical = list(default_theme_names())
     except (ImportError, OSError, ValueError):

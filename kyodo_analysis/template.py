@@ -8,8 +8,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .io import save_workbook
-from .normalize import GROUP_ORDER
+from .export import save_workbook
+from .input.layout import GROUP_ORDER
 
 RESPONSE_SHEET = "回答"
 HEADERS = ("回答者ID", "区分", "所属", "問1 協働したいと思いますか？", "その理由", "講演について", "ワークショップについて")

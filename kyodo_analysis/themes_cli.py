@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .corrections import (Applied, CorrectionsError, apply_corrections, find_corrections, load_corrections,
-                          write_review)
-from .io import spreadsheet_safe
-from .questionnaire import CORRECTIONS_FILE_NAME
-from .themes import (LabelError, RuleError, RuleSet, evaluate_file, explain, load_rules, tag_comments, tag_texts,
-                     with_matched_words)
+from .input.corrections import Applied, CorrectionsError, apply_corrections, find_corrections, load_corrections, write_review
+from .export import spreadsheet_safe
+from .input.survey import CORRECTIONS_FILE_NAME
+from .rules.evaluate import LabelError, evaluate_file
+from .rules.expression import RuleError
+from .rules.ruleset import RuleSet
+from .rules.tag import explain, tag_comments, tag_texts, with_matched_words
+from .rules.load import load_rules
+from .console import add_password_option
+from .console import load_or_report
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 QUESTIONNAIRE_FIELDS = ("fiscal_year", "group", "question", "file", "sheet", "cell")
@@ -45,7 +49,6 @@ def add_themes_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corrections", metavar="PATH",
                         help="テーマの手作業の修正ファイル（--review で作って修正したもの）。"
                              f"既定は入力と同じフォルダの {CORRECTIONS_FILE_NAME}")
-    from .cli import add_password_option  # cli imports this module only inside build_parser
 
     add_password_option(parser)
 
@@ -119,7 +122,6 @@ def _corrections(args: argparse.Namespace, rules: RuleSet, tagged: pd.DataFrame)
 
 
 def _questionnaire_records(args: argparse.Namespace, rules: RuleSet) -> tuple[list[dict], int]:
-    from .cli import load_or_report
 
     survey, code = load_or_report(args.files, args.year)
     if code != EXIT_OK:

@@ -18,7 +18,7 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _private_token_cache(tmp_path_factory, monkeypatch):
     """Keep every test's token cache out of the user's own cache folder."""
-    from kyodo_analysis import safety
+    from kyodo_analysis.input import safety
 
     if "KYODO_CACHE_DIR" not in os.environ:
         monkeypatch.setenv("KYODO_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "token-cache"))
@@ -40,8 +40,8 @@ def raw_guard():
     assert _digest(RAW) == before, "data/raw/ が変更されました"
 
 
-# --- figures (plots.py / report.py) ------------------------------------------------
-# Figures from kyodo_analysis.plots live outside pyplot, so nothing closes them for us.
+# --- figures (figures/ / report/) ------------------------------------------------
+# Figures from kyodo_analysis.figures live outside pyplot, so nothing closes them for us.
 
 
 @pytest.fixture

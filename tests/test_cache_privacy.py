@@ -12,8 +12,8 @@ import hostile as H
 import pytest
 from conftest import RAW
 
-from kyodo_analysis import text as T
-from kyodo_analysis import words as W
+from kyodo_analysis.text import tokens as T
+from kyodo_analysis.text import words as W
 from kyodo_analysis.cli import main
 
 PASSWORD = "協働-2017-pass"
@@ -119,7 +119,7 @@ def test_a_cache_folder_others_may_enter_is_made_private(tmp_path, monkeypatch):
 
 
 def test_report_on_a_protected_workbook_leaves_no_text_outside_its_folder(tmp_path, monkeypatch, capsys):
-    from kyodo_analysis.questionnaire import load_questionnaire
+    from kyodo_analysis.input.survey import load_questionnaire
 
     folder = tmp_path / "in"
     folder.mkdir()

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import Workbook
 from workbooks import CANONICAL_HEADER, canonical, write_csv, write_xlsx
 
-from kyodo_analysis.io import clean_cell_text
-from kyodo_analysis.questionnaire import load_questionnaire
+from kyodo_analysis.input.readers import clean_cell_text
+from kyodo_analysis.input.survey import load_questionnaire
 
 TITLE = ["平成29年度 協働のまちづくりワークショップ"]
 
@@ -206,7 +206,7 @@ def test_width_variants_are_matched_but_kept_as_written(tmp_path):
 
 
 def test_a_long_comment_without_punctuation_is_loaded_and_tokenised_whole(tmp_path):
-    from kyodo_analysis.text import normalize, tokenize
+    from kyodo_analysis.text.tokens import normalize, tokenize
 
     long = "市民と職員がまちづくりについて話し合う場" * 110  # 2,200 characters, no 。 or 、
     survey = load_questionnaire(canonical(tmp_path / "2017.xlsx", [[1, "NPO", "a", "思う", long, None]]))
@@ -226,7 +226,7 @@ def test_uncalculated_formulas_are_found_without_cell_references(tmp_path):
     with zipfile.ZipFile(path, "w") as dst:
         for name, data in entries:
             dst.writestr(name, drop_references(data.decode()).encode() if name == "xl/worksheets/sheet1.xml" else data)
-    from kyodo_analysis.io import read_raw
+    from kyodo_analysis.input.readers import read_raw
 
     sheet = read_raw(path).sheets[0]
     [(row, column)] = list(sheet.bad_cells)

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from matplotlib.patches import Rectangle
 
-from kyodo_analysis.choice_plots import (
+from kyodo_analysis.figures.choices import (
     MULTIPLE_NOTE, draw_choice_shares, draw_multiple_choice, draw_rating, plot_question, rating_colors,
 )
 from kyodo_analysis.choices import choice_answers, choice_counts, option_table
-from kyodo_analysis.plots import grey_level, style
-from kyodo_analysis.roles import infer_roles
+from kyodo_analysis.figures.style import grey_level, style
+from kyodo_analysis.input.roles import infer_roles
 
 HEADERS = ["講演の満足度", "何で知りましたか", "年代"]
 

@@ -8,7 +8,7 @@ import pytest
 from kyodo_analysis.choices import (
     association_test, choice_answers, choice_counts, crosstab_with_intent, option_table,
 )
-from kyodo_analysis.roles import infer_roles
+from kyodo_analysis.input.roles import infer_roles
 
 HEADERS = ["講演の満足度", "何で知りましたか", "年代"]
 

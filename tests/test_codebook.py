@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kyodo_analysis.codebook import (
+from kyodo_analysis.input.codebook import (
     BAD_ENTRY, MISSING_COLUMN, OUT_OF_OPTIONS, SYNTAX, UNKNOWN_ROLE,
     apply_codebook, check_values, codebook_text, load_codebook, merge_roles, missing_columns, read_codebook,
 )
-from kyodo_analysis.roles import infer_roles
+from kyodo_analysis.input.roles import infer_roles
 
 HEADERS = ["ID", "開始時刻", "メール", "名前", "区分", "協働したいと思いますか", "講演の満足度", "年代",
            "何で知りましたか", "理由"]

@@ -68,8 +68,8 @@ def test_out_of_scale_value_is_a_coded_problem_with_its_cell(tmp_path: Path, cap
     code, out, err = run_main(["validate", folder, "--codebook", book], capsys)
     assert code == 1
     assert "Sheet1!H3" in out + err  # row 3 answered ふつう, outside the options
-    from kyodo_analysis.codebook import OUT_OF_OPTIONS, read_codebook
-    from kyodo_analysis.questionnaire import load_questionnaires
+    from kyodo_analysis.input.codebook import OUT_OF_OPTIONS, read_codebook
+    from kyodo_analysis.input.survey import load_questionnaires
 
     codebook, _ = read_codebook(book.read_text(encoding="utf-8"), book)
     survey = load_questionnaires([folder / "ms_forms.xlsx"], codebook=codebook)

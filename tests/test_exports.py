@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from workbooks import canonical
 
-from kyodo_analysis import questionnaire
-from kyodo_analysis.io import atomic_directory, write_csv, write_xlsx
-from kyodo_analysis.questionnaire import load_questionnaire, write_processed
+from kyodo_analysis.input import survey as questionnaire
+from kyodo_analysis.export import atomic_directory, write_csv, write_xlsx
+from kyodo_analysis.input.survey import load_questionnaire, write_processed
 
 FORMULA_LIKE = ["=1+1", "+81 90", "-予算が足りない", "@SUM(A1)", "\t=1", "\r=1", "\n=1",
                 "＝１＋１", "＋いいね", "－マイナス", "＠メンション"]

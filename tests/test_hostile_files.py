@@ -15,9 +15,9 @@ import pytest
 from cli_runs import clean_env, finish, start
 from conftest import RAW, _digest
 
-from kyodo_analysis import safety
-from kyodo_analysis.io import UnreadableFileError, read_raw
-from kyodo_analysis.questionnaire import load_questionnaire, load_questionnaires
+from kyodo_analysis.input import safety
+from kyodo_analysis.input.readers import UnreadableFileError, read_raw
+from kyodo_analysis.input.survey import load_questionnaire, load_questionnaires
 
 # case → (how to build the file, a fragment of the message that must name the problem)
 CASES = {

@@ -18,7 +18,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from workbooks import CANONICAL_HEADER, MARK_HEADER, canonical, write_csv, write_xlsx
 
-from kyodo_analysis.questionnaire import load_questionnaire, load_questionnaires
+from kyodo_analysis.input.survey import load_questionnaire, load_questionnaires
 from kyodo_analysis.template import build_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,7 +366,8 @@ def test_a_file_of_another_type_in_a_subfolder_is_named(tmp_path):
 
 
 def test_a_report_from_the_bundled_samples_says_so_at_the_top(tmp_path):
-    from kyodo_analysis.report import SAMPLE_BANNER, build_report
+    from kyodo_analysis.report.specs import SAMPLE_BANNER
+    from kyodo_analysis.report.build import build_report
 
     raw = _folder_with_samples(tmp_path)
     result = build_report(sorted(raw.iterdir()), tmp_path / "out", formats=("png",), processes=1)
@@ -453,7 +454,8 @@ def test_a_closed_output_pipe_ends_quietly_with_exit_0(tmp_path):
 
 
 def test_version_and_help_lines_that_never_break_inside_a_word():
-    from kyodo_analysis.cli import build_parser, wrap_japanese
+    from kyodo_analysis.cli import build_parser
+    from kyodo_analysis.console import wrap_japanese
 
     done = run("--version")
     assert done.returncode == 0 and re.fullmatch(r"kyodo-analysis \S+\n", done.stdout.decode())

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kyodo_analysis import text as T
-from kyodo_analysis import themes as TH
-from kyodo_analysis.kh_coder import load_kh_coder, parse_kh_coder, toml_to_kh_coder
+from kyodo_analysis.text import tokens as T
+from kyodo_analysis import rules as TH
+from kyodo_analysis.rules.kh_coder import load_kh_coder, parse_kh_coder, toml_to_kh_coder
 
 LABELLED = Path(__file__).parent / "data" / "theme_labelled.csv"
 

@@ -4,16 +4,8 @@ from importlib import resources
 
 import pytest
 
-from kyodo_analysis.normalize import (
-    NO_ANSWER,
-    default_vocabulary,
-    fiscal_year_from_text,
-    fiscal_year_from_value,
-    fiscal_year_readings,
-    fiscal_year_of,
-    load_vocabulary,
-    match_key,
-)
+from kyodo_analysis.input.layout import NO_ANSWER, default_vocabulary, load_vocabulary, match_key
+from kyodo_analysis.input.years import fiscal_year_from_text, fiscal_year_from_value, fiscal_year_readings, fiscal_year_of
 
 VALUES = tomllib.loads((resources.files("kyodo_analysis") / "data" / "values.toml").read_text("utf-8"))
 

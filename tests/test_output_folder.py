@@ -13,8 +13,8 @@ from workbooks import canonical
 
 from kyodo_analysis.cli import main
 from kyodo_analysis.output_folder import MANIFEST, foreign_files, read_manifest, shown
-from kyodo_analysis import report as R
-from kyodo_analysis.report import build_report
+from kyodo_analysis.report import build as R
+from kyodo_analysis.report.build import build_report
 
 COMMENTS = [
     "行政と市民がお互いの立場を理解し合うことが大切だと思った。",

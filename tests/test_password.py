@@ -15,8 +15,8 @@ import pytest
 from cli_runs import clean_env, finish, start
 from conftest import RAW
 
-from kyodo_analysis.io import UnreadableFileError, password_scope, read_raw
-from kyodo_analysis.questionnaire import load_questionnaire, load_questionnaires
+from kyodo_analysis.input.readers import UnreadableFileError, password_scope, read_raw
+from kyodo_analysis.input.survey import load_questionnaire, load_questionnaires
 
 PASSWORD = "協働-2017-pass"
 SAMPLE = RAW / "sample_2017.xlsx"

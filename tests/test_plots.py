@@ -12,9 +12,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from kyodo_analysis import plots
+from kyodo_analysis import figures as plots
 from kyodo_analysis.intent import intent_shares
-from kyodo_analysis.normalize import GROUP_ORDER, INTENT_ORDER
+from kyodo_analysis.input.layout import GROUP_ORDER, INTENT_ORDER
 
 # A missing Japanese glyph must fail the test, whichever module triggers the warning.
 pytestmark = pytest.mark.filterwarnings("error:Glyph:UserWarning")
@@ -617,7 +617,7 @@ def test_network_layout_does_not_depend_on_string_hashing():
 
     script = (
         "import networkx as nx\n"
-        "from kyodo_analysis.plots import network_layout\n"
+        "from kyodo_analysis.figures import network_layout\n"
         "g = nx.Graph([('対話', '信頼'), ('信頼', '地域'), ('地域', '課題'), ('予算', '人手'),"
         " ('人手', '時間'), ('時間', '資金'), ('言葉', '住民'), ('住民', '合わせる')])\n"
         "print(sorted((n, p.round(6).tolist()) for n, p in network_layout(g).items()))\n"

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from workbooks import CANONICAL_HEADER, MARK_HEADER, write_csv, write_xlsx
 
-from kyodo_analysis.io import clean_cell_text
-from kyodo_analysis.normalize import default_vocabulary, is_blank
-from kyodo_analysis.questionnaire import load_questionnaire
+from kyodo_analysis.input.readers import clean_cell_text
+from kyodo_analysis.input.layout import default_vocabulary, is_blank
+from kyodo_analysis.input.survey import load_questionnaire
 
 TITLE = "平成29年度 協働のまちづくりワークショップ"
 BASE = [[1, "NPO", "みどりの輪", "思う", "顔が見える関係が大事。", None],

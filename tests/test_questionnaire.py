@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from workbooks import CANONICAL_HEADER, MARK_HEADER, canonical, write_csv, write_xlsx
 
-from kyodo_analysis.io import UnreadableFileError
-from kyodo_analysis.questionnaire import load_questionnaire, load_questionnaires, write_processed
+from kyodo_analysis.input.readers import UnreadableFileError
+from kyodo_analysis.input.survey import load_questionnaire, load_questionnaires, write_processed
 
 ROWS = [
     [1, "NPO", "みどりの輪", "思う", "相互理解が深まった。", "わかりやすかった"],

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from workbooks import canonical
 
-from kyodo_analysis.questionnaire import load_questionnaire
+from kyodo_analysis.input.survey import load_questionnaire
 from kyodo_analysis.quotes import (
     NAME_MASK,
     QUOTE_COLUMNS,
@@ -15,7 +15,8 @@ from kyodo_analysis.quotes import (
     quote_source,
     select_quotes,
 )
-from kyodo_analysis.themes import default_theme_names, tag_comments
+from kyodo_analysis.rules.load import default_theme_names
+from kyodo_analysis.rules.tag import tag_comments
 
 NAMES_CSV = Path(__file__).parent / "data" / "names_masking.csv"
 # Forms the first set missed (issue 14): romaji, given names before titles, partial masks,

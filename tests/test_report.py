@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from kyodo_analysis import plots, report
-from kyodo_analysis.output_folder import MANIFEST, read_manifest
+from kyodo_analysis import figures as plots
+from kyodo_analysis.report import build as report
+from kyodo_analysis.output_folder import GENERATOR, MANIFEST, read_manifest
 from workbooks import CANONICAL_HEADER, canonical, write_csv
 
 # Any warning (a missing glyph above all) fails the run, in the workers as well.
@@ -163,7 +164,7 @@ def test_timings_cover_each_stage(built):
 def test_a_failed_run_leaves_the_previous_report_untouched(inputs, tmp_path, monkeypatch):
     out = tmp_path / "reports"
     out.mkdir()
-    previous = f'<meta name="generator" content="{report.GENERATOR}">前回の報告書'
+    previous = f'<meta name="generator" content="{GENERATOR}">前回の報告書'
     (out / "index.html").write_text(previous, encoding="utf-8")
 
     def broken(*args, **kwargs):

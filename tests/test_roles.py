@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from kyodo_analysis.roles import ROLES, default_scales, infer_role, infer_roles, question_name, split_multiple
+from kyodo_analysis.input.roles import ROLES, default_scales, infer_role, infer_roles, question_name, split_multiple
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from kyodo_analysis.cli import main
-from kyodo_analysis.questionnaire import load_questionnaires
+from kyodo_analysis.input.survey import load_questionnaires
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "data" / "raw").glob("sample_*"))

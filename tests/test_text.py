@@ -9,8 +9,8 @@ import time
 import pytest
 from janome.tokenizer import Tokenizer
 
-from kyodo_analysis import text as T
-from kyodo_analysis import words as W
+from kyodo_analysis.text import tokens as T
+from kyodo_analysis.text import words as W
 
 
 @pytest.fixture(autouse=True)
@@ -326,7 +326,7 @@ def test_verbs_of_their_own_come_from_the_editable_list():
 
 
 def test_no_cache_writes_no_cache_file(tmp_path, capsys):
-    from kyodo_analysis import themes as TH
+    from kyodo_analysis import rules as TH
     from kyodo_analysis.cli import main
 
     cache = tmp_path / "cache"  # KYODO_CACHE_DIR, set by the autouse fixture

@@ -8,9 +8,9 @@ import shutil
 import pytest
 from openpyxl import load_workbook
 
-from kyodo_analysis import themes as TH
-from kyodo_analysis.corrections import CORRECTION_PREFIX, KEY_COLUMN
-from kyodo_analysis.questionnaire import CORRECTIONS_FILE_NAME, expand_inputs, find_input_files
+from kyodo_analysis import rules as TH
+from kyodo_analysis.input.corrections import CORRECTION_PREFIX, KEY_COLUMN
+from kyodo_analysis.input.survey import CORRECTIONS_FILE_NAME, expand_inputs, find_input_files
 
 from cli_runs import run_main as run
 from conftest import RAW
@@ -144,7 +144,7 @@ def test_review_refuses_to_overwrite_the_corrections_file(inputs, capsys):
 
 
 def test_corrections_are_keyed_by_text_hash():
-    from kyodo_analysis.corrections import Correction, apply_corrections, text_key
+    from kyodo_analysis.input.corrections import Correction, apply_corrections, text_key
     import pandas as pd
 
     tagged = pd.DataFrame({"file": ["a.xlsx"] * 2, "sheet": ["回答"] * 2, "cell": ["E2", "E3"],

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from kyodo_analysis import text as T
-from kyodo_analysis import themes as TH
+from kyodo_analysis.text import tokens as T
+from kyodo_analysis import rules as TH
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,9 @@ import pytest
 from scipy.stats import fisher_exact
 from workbooks import canonical
 
-from kyodo_analysis import text as T
-from kyodo_analysis import themes as TH
+from kyodo_analysis.text import tokens as T
+from kyodo_analysis import rules as TH
+from kyodo_analysis.text import words as W
 from kyodo_analysis.themes_cli import add_themes_arguments, run_themes_command
 
 THEMES = ("相互理解", "対等", "目的共有", "信頼関係", "情報共有", "対話の場", "役割分担",
@@ -276,12 +277,12 @@ def test_compare_groups_per_respondent_counts_people_once():
 
 
 def test_word_frequencies_by_group_exclude_kyodo():
-    freq = TH.word_frequencies(comments_frame(), cache=False)
+    freq = W.word_frequencies(comments_frame(), cache=False)
     assert list(freq.columns) == ["group", "word", "pos", "occurrences", "n_comments"]
     assert "協働" not in set(freq["word"])
     citizens = freq[freq.group == "市民"].set_index("word")
     assert citizens.loc["話し合い", "occurrences"] == 2 and citizens.loc["話し合い", "pos"] == "名詞"
-    with_kyodo = TH.word_frequencies(comments_frame(), exclude=(), cache=False, min_comments=1)
+    with_kyodo = W.word_frequencies(comments_frame(), exclude=(), cache=False, min_comments=1)
     assert "協働" in set(with_kyodo["word"])
 
 

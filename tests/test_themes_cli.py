@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from kyodo_analysis import themes as TH
+from kyodo_analysis import rules as TH
 
 from cli_runs import run_main as run
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from kyodo_analysis.io import UnreadableFileError, read_raw
-from kyodo_analysis.questionnaire import load_questionnaire
+from kyodo_analysis.input.readers import UnreadableFileError, read_raw
+from kyodo_analysis.input.survey import load_questionnaire
 
 ROWS = ["回答者ID\t区分\t協働したいと思いますか\t理由", "1\t市民\t思う\t楽しい", "2\t職員\t思わない\t忙しい, 余裕がない"]
 

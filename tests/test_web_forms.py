@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from cli_runs import run_main
-from kyodo_analysis.questionnaire import load_questionnaire
+from kyodo_analysis.input.survey import load_questionnaire
 from workbooks import write_csv, write_xlsx
 
 NAMES = ["鈴木 太郎", "Taro Suzuki", "佐藤 花子", "田中 一郎"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 from workbooks import canonical
 
-from kyodo_analysis import plots
-from kyodo_analysis import words as W
+from kyodo_analysis import figures as plots
+from kyodo_analysis.text import words as W
 from kyodo_analysis.quotes import mask_personal_data
 
 CONTACTS = [
@@ -67,7 +67,7 @@ def test_count_columns_say_what_they_hold():
 
 
 def test_the_report_shows_no_symbols_names_or_one_off_words(tmp_path):
-    from kyodo_analysis.report import build_report
+    from kyodo_analysis.report.build import build_report
 
     rows = []
     for i in range(8):

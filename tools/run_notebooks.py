@@ -64,7 +64,7 @@ def execute_in_place(path: Path) -> None:
 
 def copy_sample_project(dest: Path, root: Path = ROOT, names: Sequence[str] = ()) -> Path:
     """Copy the notebooks (all, or ``names``), sanitize.cfg, parameters.toml and only the bundled samples into ``dest``."""
-    from kyodo_analysis.questionnaire import is_sample
+    from kyodo_analysis.input.survey import is_sample
 
     (dest / NOTEBOOKS).mkdir(parents=True)
     chosen = list(names) or sorted(p.name for p in (root / NOTEBOOKS).glob("*.ipynb"))

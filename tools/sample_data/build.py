@@ -9,7 +9,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from kyodo_analysis.io import save_workbook
+from kyodo_analysis.export import save_workbook
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .questionnaire import CORRECTIONS_FILE_NAME
+from ..export import clean_text, save_workbook
+from ..rules.load import default_theme_names
+from .survey import CORRECTIONS_FILE_NAME
 
 ADD, REMOVE = "追加", "削除"
 MARK = "○"
@@ -104,7 +106,6 @@ def write_review(
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .io import clean_text, save_workbook
 
     made = {(c.file, c.sheet, c.cell, c.key, c.theme): c.action for c in corrections}
     header = [*PLACE_COLUMNS, *INFO_COLUMNS, *themes, *(CORRECTION_PREFIX + t for t in themes),
@@ -272,7 +273,6 @@ def apply_corrections(
 
 def _theme_order(corrections: Sequence[Correction], tagged: pd.DataFrame,
                  themes: Sequence[str] | None) -> list[str]:
-    from .themes import default_theme_names
 
     names = list(themes or default_theme_names())
     for tags in tagged["themes"]:
@@ -283,3 +283,4 @@ def _theme_order(corrections: Sequence[Correction], tagged: pd.DataFrame,
 def corrected_note(count: int) -> str:
     """Say in Japanese how many tags were corrected by hand."""
     return f"テーマの判定のうち {count} 件は、手作業の修正（{CORRECTIONS_FILE_NAME} など）を反映しています。"
+

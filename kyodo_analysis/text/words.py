@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .quotes import NAME_MASK, default_privacy, find_personal_data
-from .text import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
+from ..quotes import NAME_MASK, default_privacy, find_personal_data
+from .tokens import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
 
 # A word must occur in at least this many comments to be published in a frequency table.
 MIN_COMMENTS = 2
@@ -162,3 +162,4 @@ def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = DEFAULT_EXCLUD
         freq["group"] = freq["group"].astype(comments["group"].dtype)
     documents = [[t.base_form for t in tokens] for tokens in found.words]
     return WordData(freq.reset_index(drop=True), documents, found.names)
+

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from .normalize import cell_text, match_key
+from .layout import cell_text, match_key
 from .roles import CHOICE_ROLES, ROLES, ColumnRole, is_missing, split_multiple
 
 DEFAULT_NAME = "codebook.toml"

@@ -20,8 +20,8 @@ from importlib import resources
 
 import pandas as pd
 
-from .normalize import Vocabulary, cell_text, default_vocabulary, is_blank, match_key
-from .quotes import ADDRESS_MASK, EMAIL_MASK, PHONE_MASK, find_personal_data
+from ..quotes import ADDRESS_MASK, EMAIL_MASK, PHONE_MASK, find_personal_data
+from .layout import Vocabulary, cell_text, default_vocabulary, is_blank, match_key
 
 ROLES: tuple[str, ...] = (
     "id", "group", "affiliation", "intent", "free_text",

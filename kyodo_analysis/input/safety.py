@@ -708,3 +708,4 @@ def explain_load_failure(data: bytes, error: Exception) -> str:
     if isinstance(error, KeyError):
         return _broken_message("ブック", f"必要な部品が欠けています: {error}")
     return _broken_message("ブック", type(error).__name__)
+

@@ -39,6 +39,8 @@ from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter,
 from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
 
+from ..input.safety import holds_decrypted_text
+
 # Bump when the way tokens are produced or stored changes, so old cache entries are ignored.
 PIPELINE_VERSION = "3"
 # janome cuts its lattice at 1,024 characters wherever it is; cutting earlier at a
@@ -575,7 +577,6 @@ def open_cache() -> TokenCache | None:
     Once a password-protected workbook has been decrypted in this process, nothing is
     cached: its comments must never reach the disk.
     """
-    from .safety import holds_decrypted_text
 
     if holds_decrypted_text():
         return None
@@ -831,3 +832,4 @@ def forms(raw: RawToken) -> tuple[str, ...]:
             if plain.endswith(suffix) and len(plain) > len(suffix):
                 out.append(plain[: -len(suffix)])
     return tuple(dict.fromkeys(out))
+

@@ -14,8 +14,8 @@ from matplotlib.colors import to_hex
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .normalize import GROUP_ORDER, NO_ANSWER
-from .plots import GROUP_COLORS, GROUP_HATCHES, TOTAL, grey_level, styled
+from ..input.layout import GROUP_ORDER, NO_ANSWER
+from .style import GROUP_COLORS, GROUP_HATCHES, TOTAL, grey_level, styled
 
 # Diverging, grayscale-safe: the good side dark blue → light, the bad side light → dark orange-brown.
 # Levels alternate between the sides so that all five of a 5-point scale differ in greyscale,

@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from .io import RawBook, RawSheet, UnreadableFileError, atomic_files, printable, read_raw, write_csv, write_xlsx
-from .normalize import (
+from ..export import atomic_files, write_csv, write_xlsx
+from .codebook import DEFAULT_NAME as CODEBOOK_FILE_NAME
+from .codebook import Codebook, apply_codebook, check_values, missing_columns
+from .layout import (
     GROUP_ORDER,
     HEADER_ROLES,
     INTENT_ORDER,
@@ -22,14 +24,10 @@ from .normalize import (
     Vocabulary,
     cell_text,
     default_vocabulary,
-    fiscal_year_from_text,
-    fiscal_year_from_value,
-    fiscal_year_readings,
     is_blank,
     match_key,
 )
-from .codebook import DEFAULT_NAME as CODEBOOK_FILE_NAME
-from .codebook import Codebook, apply_codebook, check_values, missing_columns
+from .readers import RawBook, RawSheet, UnreadableFileError, printable, read_raw
 from .roles import (
     CHOICE_ROLES,
     LOADER_ROLE,
@@ -42,6 +40,7 @@ from .roles import (
     split_multiple,
 )
 from .safety import Password
+from .years import fiscal_year_from_text, fiscal_year_from_value, fiscal_year_readings
 
 HEADER_SEARCH_ROWS = 20
 OVERVIEW_SHEET = "概要"
@@ -1122,7 +1121,7 @@ def is_sample(path: str | os.PathLike[str]) -> bool:
     return Path(path).name.startswith(SAMPLE_PREFIX)
 
 
-# The analyst's theme corrections (kyodo_analysis.corrections) sit beside the questionnaires
+# The analyst's theme corrections (kyodo_analysis.input.corrections) sit beside the questionnaires
 # in data/raw/; this name is reserved so a folder scan never reads them as a questionnaire.
 CORRECTIONS_FILE_NAME = "theme_corrections.xlsx"
 
@@ -1227,3 +1226,4 @@ def problem_table(survey: Survey) -> pd.DataFrame:
     return pd.DataFrame(
         [{"location": p.location, "message": p.message} for p in survey.problems], columns=["location", "message"]
     )
+

@@ -5,83 +5,49 @@ only when the whole report succeeded (``io.atomic_directory``).
 """
 from __future__ import annotations
 
-import html
 import multiprocessing
 import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import plots
-from .corrections import apply_corrections, find_corrections, load_corrections
-from .intent import intent_shares
-from .io import atomic_directory, write_table
-from .labels import to_japanese
-from .output_folder import GENERATOR, check_replaceable, check_target, output_lock, shown, write_manifest
-from .questionnaire import Problem, Survey, is_sample, load_questionnaires
-from .quotes import select_quotes
-from .text import DEFAULT_EXCLUDE
-from .themes import RuleSet, compare_groups, load_rules, tag_comments, theme_shares, with_matched_words
-from .words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
-
-SAMPLE_BANNER = "架空のサンプルデータによる集計です"
-
-FIGURES = "figures"
-TABLES = "tables"
-INDEX = "index.html"
-# Column names of the tables only this module makes (the rest come from labels.py).
-_EDGE_LABELS = {
-    "source": "語1", "target": "語2", "weight": "Jaccard係数", "cooccurrences": "共起したコメント数",
-    "source_count": "語1を含むコメント数", "target_count": "語2を含むコメント数",
-}
-_CLOUD_NAMES = {"市民": "citizens", "職員": "staff", plots.TOTAL: "all"}
-
-
-class ReportError(ValueError):
-    """The report cannot be made from this input or into this folder; the message says why, in Japanese."""
-
-
-@dataclass
-class ReportFigure:
-    """One figure of the report with its files (relative to the report folder)."""
-
-    name: str
-    title: str
-    caption: str
-    key_numbers: list[str]
-    files: list[Path]
-    tables: list[Path]
-
-
-@dataclass
-class ReportResult:
-    """What ``build_report`` wrote, what it found wrong in the input, and how long it took."""
-
-    out_dir: Path
-    index: Path
-    figures: list[ReportFigure]
-    tables: list[Path]
-    problems: list[Problem]
-    notes: list[str]
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def files(self) -> list[Path]:
-        """Return every file written, relative to ``out_dir``."""
-        return sorted({p for f in self.figures for p in f.files} | set(self.tables) | {Path(INDEX)})
-
-    def file_table(self) -> pd.DataFrame:
-        """Return one row per written name (folder/stem) and how many files of each format it has."""
-        written = pd.DataFrame({"name": [(p.parent / p.stem).as_posix() for p in self.files],
-                                "format": [p.suffix.lstrip(".") for p in self.files]})
-        formats = [f for f in ("png", "svg", "pdf", "csv", "xlsx", "html") if f in set(written["format"])]
-        return pd.crosstab(written["name"], written["format"]).reindex(columns=formats, fill_value=0)
+from .. import figures as plots
+from ..export import atomic_directory, write_table
+from ..input.corrections import apply_corrections, find_corrections, load_corrections
+from ..input.survey import Survey, is_sample, load_questionnaires
+from ..intent import intent_shares
+from ..labels import to_japanese
+from ..output_folder import check_replaceable, check_target, output_lock, shown, write_manifest
+from ..quotes import select_quotes
+from ..rules.load import load_rules
+from ..rules.ruleset import RuleSet
+from ..rules.tag import compare_groups, tag_comments, theme_shares, with_matched_words
+from ..text.tokens import DEFAULT_EXCLUDE
+from ..text.words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
+from .html import _FigureJob, render_index
+from .specs import (
+    FIGURES,
+    INDEX,
+    ReportError,
+    ReportFigure,
+    ReportResult,
+    TABLES,
+    _CLOUD_NAMES,
+    _EDGE_LABELS,
+    _pct,
+    intent_key_numbers,
+    network_key_numbers,
+    period_stem,
+    question_key_numbers,
+    themes_key_numbers,
+    trend_key_numbers,
+    words_key_numbers,
+)
 
 
 class Stopwatch:
@@ -102,183 +68,6 @@ class Stopwatch:
             self.timings[name] = self.timings.get(name, 0.0) + elapsed
             if self._report:
                 self._report(name, elapsed)
-
-
-def period_stem(years: Sequence[int]) -> str:
-    """Name the span of fiscal years for file names: ``2017`` or ``2015-2017``."""
-    values = sorted(set(years))
-    return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
-
-
-def _pct(value: float) -> str:
-    return "—" if pd.isna(value) else f"{value * 100:.0f}%"
-
-
-# --- key numbers shown beside each figure --------------------------------------------
-
-
-def intent_key_numbers(shares: pd.DataFrame) -> list[str]:
-    """Describe the 思う share per group: ``市民: 思う 74%（20/27人）``."""
-    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
-    lines = []
-    for row in frame.itertuples(index=False):
-        if int(row.n):
-            lines.append(f"{row.group}: 「思う」{_pct(row.share)}（{int(row.count)}/{int(row.n)}人）")
-    missing = shares.groupby("group", observed=True)["n_missing"].first()
-    if plots.TOTAL in missing and int(missing[plots.TOTAL]):
-        lines.append(f"無回答 {int(missing[plots.TOTAL])}人（割合から除外）")
-    return lines
-
-
-def trend_key_numbers(shares: pd.DataFrame) -> list[str]:
-    """Describe the yearly 思う share of each group with its interval."""
-    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
-    lines = []
-    for group, part in frame.groupby("group", observed=True, sort=True):
-        steps = [f"{int(r.fiscal_year)}年度 {_pct(r.share)}（{_pct(r.ci_low)}〜{_pct(r.ci_high)}）"
-                 for r in part.sort_values("fiscal_year").itertuples(index=False) if int(r.n)]
-        lines.append(f"{group}: " + " → ".join(steps))
-    return lines
-
-
-def themes_key_numbers(comparison: pd.DataFrame, top: int = 3) -> list[str]:
-    """Name the most frequent themes and those whose group difference the test flags."""
-    ordered = plots.order_themes_by_share(comparison)
-    lines = [
-        f"{r.theme}: 市民 {_pct(r.citizens_share)}（{r.citizens_k}/{r.citizens_n}件）、"
-        f"職員 {_pct(r.staff_share)}（{r.staff_k}/{r.staff_n}件）"
-        for r in ordered.head(top).itertuples(index=False)
-    ]
-    flagged = ordered[ordered["indicative"].fillna(False).astype(bool)]
-    if len(flagged):
-        lines.append("差が示唆されたテーマ: " + "、".join(
-            f"{r.theme}（p={r.p_value:.3f}）" for r in flagged.itertuples(index=False)))
-    else:
-        lines.append("市民と職員の差が示唆されたテーマはありません。")
-    return lines
-
-
-def words_key_numbers(counts: dict[str, int], top: int = 8) -> list[str]:
-    """List the most frequent words with their counts."""
-    if not counts:
-        return ["語がありません。"]
-    return ["よく出る語: " + "、".join(f"{w}（{c}）" for w, c in list(counts.items())[:top])]
-
-
-def network_key_numbers(edges: pd.DataFrame, max_edges: int, top: int = 5) -> list[str]:
-    """Summarise the network: words, links and the strongest pairs."""
-    shown = edges.head(max_edges)
-    if shown.empty:
-        return ["共起する語の組み合わせが少ないため、ネットワークは描いていません。"]
-    words = set(shown["source"]) | set(shown["target"])
-    strongest = "、".join(f"{r.source}–{r.target}（{r.weight:.2f}）" for r in shown.head(top).itertuples(index=False))
-    return [f"語 {len(words)} 個、つながり {len(shown)} 本", f"強い組み合わせ: {strongest}"]
-
-
-def question_key_numbers(shares: pd.DataFrame) -> list[str]:
-    """Name the most frequent theme of each question."""
-    lines = []
-    present = list(dict.fromkeys(shares["question"].astype(str)))
-    order = [q for q in plots.QUESTIONS if q in present] + [q for q in present if q not in plots.QUESTIONS]
-    for question in order:
-        part = shares[shares["question"].astype(str) == question]
-        best = part.sort_values(["share", "theme"], ascending=[False, True], kind="stable").iloc[0]
-        if best["n_mentions"]:
-            lines.append(f"{question}: 最多は「{best['theme']}」{_pct(best['share'])}"
-                         f"（{int(best['n_mentions'])}/{int(best['n_comments'])}件）")
-    return lines
-
-
-# --- the page --------------------------------------------------------------------------
-
-_STYLE = """
-body { font-family: "Hiragino Sans", "Yu Gothic", "Meiryo", "IPAexGothic", sans-serif;
-       max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; line-height: 1.6; }
-figure { margin: 2.5rem 0; padding-top: 1rem; border-top: 1px solid #ccc; }
-img { max-width: 100%; height: auto; }
-figcaption h2 { font-size: 1.1rem; margin: 0.5rem 0; }
-.files { font-size: 0.9rem; }
-.note { background: #fff4e0; padding: 0.5rem 1rem; border-left: 4px solid #E69F00; }
-"""
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _link(path: Path, label: str) -> str:
-    return f'<a href="{_e(path.as_posix())}">{_e(label)}</a>'
-
-
-def render_index(
-    figures: Sequence[ReportFigure],
-    *,
-    title: str,
-    sources: Sequence[str],
-    counts: str,
-    notes: Sequence[str],
-    problems: Sequence[Problem],
-    extra_tables: Sequence[tuple[str, list[Path]]],
-    invented: bool = False,
-) -> str:
-    """Return the self-contained Japanese index page (relative links only); ``invented`` marks sample data at the top."""
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="ja">',
-        '<head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta name="generator" content="{GENERATOR}">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_STYLE}</style></head>",
-        "<body>",
-        *([f'<p class="note"><strong>{SAMPLE_BANNER}</strong>（同梱の架空のサンプルだけから作りました。'
-           "本番の集計ではありません）</p>"] if invented else []),
-        f"<h1>{_e(title)}</h1>",
-        f"<p>{_e(counts)}</p>",
-        "<p>読み込んだファイル: " + "、".join(_e(s) for s in sources) + "</p>",
-    ]
-    if problems:
-        parts.append('<div class="note"><p>入力データに問題があります（図表はそのまま作成しています）:</p><ul>')
-        parts += [f"<li>{_e(p)}</li>" for p in problems]
-        parts.append("</ul></div>")
-    if notes:
-        parts.append('<div class="note"><ul>' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul></div>")
-    parts.append("<h2>目次</h2><ol>")
-    parts += [f'<li><a href="#{_e(f.name)}">{_e(f.title)}</a></li>' for f in figures]
-    parts.append("</ol>")
-    for fig in figures:
-        png = next((p for p in fig.files if p.suffix == ".png"), fig.files[0])
-        downloads = " ".join(_link(p, p.suffix[1:].upper()) for p in fig.files)
-        tables = " ".join(_link(p, p.name) for p in fig.tables)
-        parts += [
-            f'<figure id="{_e(fig.name)}">',
-            f'<a href="{_e(png.as_posix())}"><img src="{_e(png.as_posix())}" alt="{_e(fig.title)}" loading="lazy"></a>',
-            f"<figcaption><h2>{_e(fig.title)}</h2><p>{_e(fig.caption)}</p>",
-            "<ul>" + "".join(f"<li>{_e(k)}</li>" for k in fig.key_numbers) + "</ul>",
-            f'<p class="files">図: {downloads}' + (f"／表: {tables}" if tables else "") + "</p>",
-            "</figcaption></figure>",
-        ]
-    if extra_tables:
-        parts.append("<h2>そのほかの表</h2><ul>")
-        for label, paths in extra_tables:
-            parts.append(f"<li>{_e(label)}: " + " ".join(_link(p, p.name) for p in paths) + "</li>")
-        parts.append("</ul>")
-    parts += ["</body>", "</html>", ""]
-    return "\n".join(parts)
-
-
-# --- building ------------------------------------------------------------------------------
-
-
-@dataclass
-class _FigureJob:
-    name: str
-    title: str
-    caption: str
-    make: Callable[[], Figure]
-    key_numbers: list[str]
-    tables: list[Path]
-    cost: float = 1.0
 
 
 # Jobs hold closures, which cannot be pickled: forked workers inherit this list instead.
@@ -551,8 +340,8 @@ def choice_key_numbers(counts: pd.DataFrame) -> list[str]:
 def _choice_section(out: _Writer, choices: pd.DataFrame, respondents: pd.DataFrame, years: Sequence[int],
                     survey_title: str) -> None:
     """Figures and tables of the choice, rating and attribute questions, and their cross-tabs with 問1."""
-    from .choice_plots import MULTIPLE_NOTE, plot_question
-    from .choices import (
+    from ..figures.choices import MULTIPLE_NOTE, plot_question
+    from ..choices import (
         association_test, choice_counts, crosstab_with_intent, neutral_option, options_from_answers, survey_answers,
     )
 
@@ -624,3 +413,4 @@ def _quotes_table(out: _Writer, tagged: pd.DataFrame, period: str) -> list[tuple
     with out.watch.stage("引用の選定"):
         chosen = select_quotes(tagged)
     return [("テーマ別の引用（氏名は伏せ字）", out.table(chosen, f"{period}_quotes_by_theme"))]
+

@@ -13,8 +13,9 @@ import os
 import re
 from pathlib import Path
 
-from .text import normalize
-from .themes import Condition, Node, RuleError, RuleSet, Theme, check_words, parse_expression
+from ..text.tokens import normalize
+from .expression import Condition, Node, RuleError, check_words, parse_expression
+from .ruleset import RuleSet, Theme
 
 
 def parse_kh_coder(text: str, source: str = "") -> RuleSet:
@@ -121,3 +122,4 @@ def toml_to_kh_coder(text: str) -> str:
         parts += [f"not ({v})" for v in group("none")]
         lines += [f"*{entry['name']}", " and ".join(parts) if parts else "", ""]
     return "\n".join(lines)
+

@@ -1,0 +1,150 @@
+"""What the report shows: its result types and the key numbers quoted beside each figure."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import figures as plots
+from ..input.survey import Problem
+
+SAMPLE_BANNER = "架空のサンプルデータによる集計です"
+
+FIGURES = "figures"
+TABLES = "tables"
+INDEX = "index.html"
+# Column names of the tables only this module makes (the rest come from labels.py).
+_EDGE_LABELS = {
+    "source": "語1", "target": "語2", "weight": "Jaccard係数", "cooccurrences": "共起したコメント数",
+    "source_count": "語1を含むコメント数", "target_count": "語2を含むコメント数",
+}
+_CLOUD_NAMES = {"市民": "citizens", "職員": "staff", plots.TOTAL: "all"}
+
+
+class ReportError(ValueError):
+    """The report cannot be made from this input or into this folder; the message says why, in Japanese."""
+
+
+@dataclass
+class ReportFigure:
+    """One figure of the report with its files (relative to the report folder)."""
+
+    name: str
+    title: str
+    caption: str
+    key_numbers: list[str]
+    files: list[Path]
+    tables: list[Path]
+
+
+@dataclass
+class ReportResult:
+    """What ``build_report`` wrote, what it found wrong in the input, and how long it took."""
+
+    out_dir: Path
+    index: Path
+    figures: list[ReportFigure]
+    tables: list[Path]
+    problems: list[Problem]
+    notes: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[Path]:
+        """Return every file written, relative to ``out_dir``."""
+        return sorted({p for f in self.figures for p in f.files} | set(self.tables) | {Path(INDEX)})
+
+    def file_table(self) -> pd.DataFrame:
+        """Return one row per written name (folder/stem) and how many files of each format it has."""
+        written = pd.DataFrame({"name": [(p.parent / p.stem).as_posix() for p in self.files],
+                                "format": [p.suffix.lstrip(".") for p in self.files]})
+        formats = [f for f in ("png", "svg", "pdf", "csv", "xlsx", "html") if f in set(written["format"])]
+        return pd.crosstab(written["name"], written["format"]).reindex(columns=formats, fill_value=0)
+
+
+def period_stem(years: Sequence[int]) -> str:
+    """Name the span of fiscal years for file names: ``2017`` or ``2015-2017``."""
+    values = sorted(set(years))
+    return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def _pct(value: float) -> str:
+    return "—" if pd.isna(value) else f"{value * 100:.0f}%"
+
+
+# --- key numbers shown beside each figure --------------------------------------------
+
+
+def intent_key_numbers(shares: pd.DataFrame) -> list[str]:
+    """Describe the 思う share per group: ``市民: 思う 74%（20/27人）``."""
+    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
+    lines = []
+    for row in frame.itertuples(index=False):
+        if int(row.n):
+            lines.append(f"{row.group}: 「思う」{_pct(row.share)}（{int(row.count)}/{int(row.n)}人）")
+    missing = shares.groupby("group", observed=True)["n_missing"].first()
+    if plots.TOTAL in missing and int(missing[plots.TOTAL]):
+        lines.append(f"無回答 {int(missing[plots.TOTAL])}人（割合から除外）")
+    return lines
+
+
+def trend_key_numbers(shares: pd.DataFrame) -> list[str]:
+    """Describe the yearly 思う share of each group with its interval."""
+    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
+    lines = []
+    for group, part in frame.groupby("group", observed=True, sort=True):
+        steps = [f"{int(r.fiscal_year)}年度 {_pct(r.share)}（{_pct(r.ci_low)}〜{_pct(r.ci_high)}）"
+                 for r in part.sort_values("fiscal_year").itertuples(index=False) if int(r.n)]
+        lines.append(f"{group}: " + " → ".join(steps))
+    return lines
+
+
+def themes_key_numbers(comparison: pd.DataFrame, top: int = 3) -> list[str]:
+    """Name the most frequent themes and those whose group difference the test flags."""
+    ordered = plots.order_themes_by_share(comparison)
+    lines = [
+        f"{r.theme}: 市民 {_pct(r.citizens_share)}（{r.citizens_k}/{r.citizens_n}件）、"
+        f"職員 {_pct(r.staff_share)}（{r.staff_k}/{r.staff_n}件）"
+        for r in ordered.head(top).itertuples(index=False)
+    ]
+    flagged = ordered[ordered["indicative"].fillna(False).astype(bool)]
+    if len(flagged):
+        lines.append("差が示唆されたテーマ: " + "、".join(
+            f"{r.theme}（p={r.p_value:.3f}）" for r in flagged.itertuples(index=False)))
+    else:
+        lines.append("市民と職員の差が示唆されたテーマはありません。")
+    return lines
+
+
+def words_key_numbers(counts: dict[str, int], top: int = 8) -> list[str]:
+    """List the most frequent words with their counts."""
+    if not counts:
+        return ["語がありません。"]
+    return ["よく出る語: " + "、".join(f"{w}（{c}）" for w, c in list(counts.items())[:top])]
+
+
+def network_key_numbers(edges: pd.DataFrame, max_edges: int, top: int = 5) -> list[str]:
+    """Summarise the network: words, links and the strongest pairs."""
+    shown = edges.head(max_edges)
+    if shown.empty:
+        return ["共起する語の組み合わせが少ないため、ネットワークは描いていません。"]
+    words = set(shown["source"]) | set(shown["target"])
+    strongest = "、".join(f"{r.source}–{r.target}（{r.weight:.2f}）" for r in shown.head(top).itertuples(index=False))
+    return [f"語 {len(words)} 個、つながり {len(shown)} 本", f"強い組み合わせ: {strongest}"]
+
+
+def question_key_numbers(shares: pd.DataFrame) -> list[str]:
+    """Name the most frequent theme of each question."""
+    lines = []
+    present = list(dict.fromkeys(shares["question"].astype(str)))
+    order = [q for q in plots.QUESTIONS if q in present] + [q for q in present if q not in plots.QUESTIONS]
+    for question in order:
+        part = shares[shares["question"].astype(str) == question]
+        best = part.sort_values(["share", "theme"], ascending=[False, True], kind="stable").iloc[0]
+        if best["n_mentions"]:
+            lines.append(f"{question}: 最多は「{best['theme']}」{_pct(best['share'])}"
+                         f"（{int(best['n_mentions'])}/{int(best['n_comments'])}件）")
+    return lines
+
