@@ -178,6 +178,7 @@ def test_a_failed_run_leaves_the_previous_report_untouched(inputs, tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
 
 
+@pytest.mark.slow
 def test_single_year_skips_the_trend_and_says_so(inputs, tmp_path):
     result = report.build_report(inputs[1:], tmp_path / "one", formats=("png",), processes=1)
     names = [f.name for f in result.figures]
@@ -197,6 +198,7 @@ def test_a_folder_that_is_not_a_report_is_never_replaced(inputs, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["documents"]
 
 
+@pytest.mark.slow
 def test_report_command_writes_the_folder_and_replaces_its_own_report(inputs, tmp_path, capsys):
     from kyodo_analysis.cli import main
 
@@ -210,6 +212,7 @@ def test_report_command_writes_the_folder_and_replaces_its_own_report(inputs, tm
     assert all_files(out) == first
 
 
+@pytest.mark.slow
 def test_report_command_keeps_kyodo_only_when_asked(inputs, tmp_path):
     from kyodo_analysis.cli import main
 

@@ -632,27 +632,38 @@ def check_package(data: bytes) -> CheckedPackage:
                 f"シート「{sheet.title}」の行が多すぎます（{sheet.rows:,} 行。上限は {MAX_ROWS_PER_SHEET:,} 行）。"
                 "回答のない行を削除するか、ファイルを分けて保存し直してください。"
             )
-    rows = sum(s.rows for s in sheets)
-    if rows > MAX_ROWS_TOTAL:
-        raise Refused(
+    _check_workbook_totals(sheets)
+    return CheckedPackage(data, sheets)
+
+
+def _check_workbook_totals(sheets: tuple[SheetPart, ...]) -> None:
+    """Refuse a workbook whose sheets together pass the row, merged-cell or cell limit.
+
+    One row per limit: the SheetPart field summed over all sheets, the limit (read at call
+    time), and the message for the total found.
+    """
+    def widest() -> SheetPart:
+        return max(sheets, key=lambda s: s.merged_cells)
+
+    limits: tuple[tuple[str, int, Callable[[int], str]], ...] = (
+        ("rows", MAX_ROWS_TOTAL, lambda rows: (
             f"ブック全体の行が多すぎます（{len(sheets)} シートで合わせて {rows:,} 行。上限はブック全体で {MAX_ROWS_TOTAL:,} 行）。"
             "非表示のシートも数えます。回答以外のシートや回答のない行を削除して保存し直すか、ファイルを分けてください。"
-        )
-    merged = sum(s.merged_cells for s in sheets)
-    if merged > MAX_MERGED_CELLS:
-        widest = max(sheets, key=lambda s: s.merged_cells)
-        raise Refused(
-            f"シート「{widest.title}」の結合セルが広すぎます（結合された範囲がブック全体で {merged:,} セル分。"
-            f"上限は {MAX_MERGED_CELLS:,} セル分。いちばん広いのは {widest.widest_merge}）。"
+        )),
+        ("merged_cells", MAX_MERGED_CELLS, lambda merged: (
+            f"シート「{widest().title}」の結合セルが広すぎます（結合された範囲がブック全体で {merged:,} セル分。"
+            f"上限は {MAX_MERGED_CELLS:,} セル分。いちばん広いのは {widest().widest_merge}）。"
             "Excel で結合を解除する（「セルを結合して中央揃え」を外す）か、結合を回答の表の中だけにして保存し直してください。"
-        )
-    cells = sum(s.cells for s in sheets)
-    if cells > MAX_CELLS:
-        raise Refused(
+        )),
+        ("cells", MAX_CELLS, lambda cells: (
             f"セルが多すぎます（ブック全体で {cells:,} 個。上限は {MAX_CELLS:,} 個）。"
             "回答以外のシートや、書式だけが入った行・列を削除して保存し直すか、ファイルを分けてください。"
-        )
-    return CheckedPackage(data, sheets)
+        )),
+    )
+    for measure, limit, message in limits:
+        total = sum(getattr(sheet, measure) for sheet in sheets)
+        if total > limit:
+            raise Refused(message(total))
 
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
