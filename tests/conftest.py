@@ -42,7 +42,7 @@ def raw_guard():
     assert _digest(RAW) == before, "data/raw/ が変更されました"
 
 
-# --- figures (plots.py / report.py) ------------------------------------------------
+# --- figures (figures/ / report/) ------------------------------------------------
 # Figures from kyodo_analysis.figures live outside pyplot, so nothing closes them for us.
 
 

@@ -44,6 +44,7 @@ from .themes import (
     order_themes_by_share,
     themes_by_overall_share,
     plot_themes_by_group,
+    plot_themes_by_question,
 )
 from .words import (
     word_counts,
@@ -67,7 +68,6 @@ from .words import (
     edge_widths,
     spread_nodes,
     plot_cooccurrence,
-    plot_themes_by_question,
 )
 from .save import (
     save_figure,
@@ -112,6 +112,7 @@ __all__ = [
     "order_themes_by_share",
     "themes_by_overall_share",
     "plot_themes_by_group",
+    "plot_themes_by_question",
     "word_counts",
     "WORD_MIN_PT",
     "WORD_MAX_PT",
@@ -133,6 +134,5 @@ __all__ = [
     "edge_widths",
     "spread_nodes",
     "plot_cooccurrence",
-    "plot_themes_by_question",
     "save_figure",
 ]

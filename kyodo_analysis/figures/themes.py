@@ -1,14 +1,28 @@
 """Figures of theme shares: by group and by question, with the theme order they share."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from .style import GROUP_COLORS, GROUP_HATCHES, SURVEY, THEMES, _heading, _new_figure, styled
+from .style import (
+    GROUP_COLORS,
+    GROUP_HATCHES,
+    HEATMAP_CMAP,
+    QUESTIONS,
+    SURVEY,
+    THEMES,
+    _heading,
+    _new_figure,
+    _pct,
+    _text_color,
+    drawable,
+    styled,
+)
 
 
 # --- 3. themes by group -----------------------------------------------------------
@@ -91,5 +105,63 @@ def plot_themes_by_group(
     note = "* は市民と職員の差を小標本向けの検定で示唆されたテーマ（件数は表を参照）。" if flagged.any() else \
         "市民と職員の差が検定で示唆されたテーマはありません（件数は表を参照）。"
     fig.supxlabel(note, x=0.02, ha="left", fontsize=8)
+    return fig
+
+
+# --- 6. themes by question ----------------------------------------------------------
+
+
+@styled
+def plot_themes_by_question(
+    shares: pd.DataFrame,
+    *,
+    years: Iterable[int],
+    questions: Sequence[str] = QUESTIONS,
+    order: Sequence[str] | None = None,
+    survey: str = SURVEY,
+) -> Figure:
+    """Draw a heatmap of theme shares (rows) by free-text question (columns).
+
+    Rows follow ``order`` (pass ``order_themes_by_share(comparison)["theme"]`` so they
+    match the themes-by-group chart exactly); without it, themes are sorted by their
+    share over all questions, the same rule applied to this table.
+    """
+    by_share = themes_by_overall_share(shares)
+    if order is None:
+        themes = by_share
+    else:
+        listed = [str(t) for t in order]
+        # Themes the order leaves out still get a row, after the listed ones.
+        themes = [t for t in listed if t in by_share] + [t for t in by_share if t not in listed]
+    frame = shares.assign(question=shares["question"].astype(str), theme=shares["theme"].astype(str))
+    present = list(dict.fromkeys(frame["question"]))
+    columns = [q for q in questions if q in present] + sorted(q for q in present if q not in questions)
+    share = frame.pivot_table(index="theme", columns="question", values="share", aggfunc="sum", observed=True)
+    share = share.reindex(index=themes, columns=columns).fillna(0.0)
+    mentions = frame.pivot_table(index="theme", columns="question", values="n_mentions", aggfunc="sum",
+                                 observed=True).reindex(index=themes, columns=columns).fillna(0).astype(int)
+    n = frame.groupby("question", observed=True)["n_comments"].first().reindex(columns).fillna(0).astype(int)
+    fig = _new_figure(figsize=(2.4 + 1.6 * len(columns), 1.8 + 0.42 * len(themes)), layout="constrained")
+    ax = fig.subplots()
+    vmax = max(float(share.to_numpy().max()) if share.size else 0.0, 0.05)
+    # Vector cells (not an image) stay sharp in print and need no resampling.
+    mesh = ax.pcolormesh(share.to_numpy(), cmap=HEATMAP_CMAP, vmin=0, vmax=vmax,
+                         edgecolors="white", linewidth=1.0)
+    cmap = mesh.get_cmap()
+    for (i, j), value in np.ndenumerate(share.to_numpy()):
+        background = mpl.colors.to_hex(cmap(value / vmax))
+        ax.text(j + 0.5, i + 0.5, f"{_pct(value)}\n({mentions.iat[i, j]})", ha="center", va="center",
+                fontsize=8, color=_text_color(background))
+    ax.set_xticks(np.arange(len(columns)) + 0.5, [f"{drawable(q)}\n(n={n[q]})" for q in columns])
+    ax.set_yticks(np.arange(len(themes)) + 0.5, themes)
+    ax.invert_yaxis()
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    bar = fig.colorbar(mesh, ax=ax, shrink=0.8, format=PercentFormatter(1.0, decimals=0))
+    bar.set_label("テーマに触れたコメントの割合")
+    _heading(fig, "設問別にみたテーマ", years, f"コメント n={int(n.sum())}", survey)
+    fig.supxlabel("各マスは割合（件数）。n は設問ごとのコメント数。", x=0.02, ha="left", fontsize=8)
     return fig
 

@@ -959,7 +959,7 @@ def is_sample(path: str | os.PathLike[str]) -> bool:
     return Path(path).name.startswith(SAMPLE_PREFIX)
 
 
-# The analyst's theme corrections (kyodo_analysis.corrections) sit beside the questionnaires
+# The analyst's theme corrections (kyodo_analysis.input.corrections) sit beside the questionnaires
 # in data/raw/; this name is reserved so a folder scan never reads them as a questionnaire.
 CORRECTIONS_FILE_NAME = "theme_corrections.xlsx"
 
