@@ -328,7 +328,8 @@ def _build_report(
         write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables)
                                     | {Path(INDEX), Path(chapter.DOCX_NAME)}))
         check_replaceable(out_dir)  # nothing added to the old folder while this run worked
-    return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings)
+    return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings,
+                        document=Path(chapter.DOCX_NAME))
 
 
 def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.DataFrame, tagged: pd.DataFrame,
