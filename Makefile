@@ -11,6 +11,8 @@ RAW := data/raw
 # one that contradicts it is reported). make lab YEAR=2018 opens the notebooks on that year.
 YEAR ?=
 YEAR_OPTION := $(if $(YEAR),--year $(YEAR))
+# make report CHAPTER_YEAR=2016: the fiscal year of reports/report.docx (default: YEAR, else the latest year).
+CHAPTER_OPTION := $(if $(CHAPTER_YEAR),--chapter-year $(CHAPTER_YEAR))
 
 .DEFAULT_GOAL := help
 
@@ -29,11 +31,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[notebooks,test]'
 	@touch $(STAMP)
 
-report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表を reports/ に書き出す（YEAR=2018 で年度のないファイルの年度）
+report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表と Word の章 reports/report.docx を書き出す（YEAR=2018 で年度のないファイルの年度）
 	$(BIN)/kyodo-analysis validate $(RAW) $(YEAR_OPTION)
 	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed
 	$(BIN)/kyodo-analysis summary $(RAW) $(YEAR_OPTION)
-	$(BIN)/kyodo-analysis report $(RAW) $(YEAR_OPTION) --out reports
+	$(BIN)/kyodo-analysis report $(RAW) $(YEAR_OPTION) $(CHAPTER_OPTION) --out reports
 
 processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
 	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed

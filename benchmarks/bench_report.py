@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["KYODO_CACHE_DIR"] = tempfile.mkdtemp(prefix="kyodo-bench-cache-")
 atexit.register(shutil.rmtree, os.environ["KYODO_CACHE_DIR"], ignore_errors=True)
 
+import kyodo_analysis  # noqa: E402,F401  (first: keeps openpyxl off lxml, as in the real runs)
 from openpyxl import Workbook  # noqa: E402
 
 from kyodo_analysis.report import build as report  # noqa: E402

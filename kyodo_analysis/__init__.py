@@ -7,7 +7,12 @@ imported until a function that needs it is used.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# Keep openpyxl on its own writer even when lxml (pulled in by python-docx) is installed,
+# so the .xlsx outputs stay byte-identical; must run before any openpyxl import.
+os.environ["OPENPYXL_LXML"] = "False"
 
 # Public name -> module (relative to this package) that defines it.
 _API: dict[str, str] = {
@@ -56,6 +61,7 @@ _API: dict[str, str] = {
     "save_figure": "figures.save",
     # report and notebooks
     "build_report": "report.build",
+    "write_chapter": "chapter",
     "load_parameters": "notebook",
     "require_year": "notebook",
     "to_japanese": "labels",

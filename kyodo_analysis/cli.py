@@ -121,6 +121,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write every figure and table of the activity report (nothing is written if the data has problems)."""
     from .input.corrections import CorrectionsError
     from .output_folder import OutputFolderError, check_replaceable, shown
+    from .chapter import ChapterError
     from .report.specs import ReportError
     from .report.build import build_report
     from .text.tokens import DEFAULT_EXCLUDE
@@ -147,12 +148,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     exclude = () if args.keep_kyodo else DEFAULT_EXCLUDE
     try:
         result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey,
-                              corrections=[args.corrections] if args.corrections else None)
+                              corrections=[args.corrections] if args.corrections else None,
+                              chapter_year=args.chapter_year)
     except CorrectionsError as error:
         for problem in error.problems:
             _say(problem, err=True)
         return EXIT_INVALID
-    except (ReportError, OutputFolderError) as error:
+    except (ReportError, OutputFolderError, ChapterError) as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
     for note in result.notes:
@@ -246,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     _files_and_year(report)
     report.add_argument("--out", default="reports", metavar="DIR", help="書き出し先フォルダ（既定: reports）。丸ごと置き換える")
     report.add_argument("--themes", metavar="PATH", help="テーマ定義ファイル（TOML または KH Coder のコーディングルール）")
+    report.add_argument("--chapter-year", type=year_argument, metavar="年度",
+                        help="Word の章（report.docx）の年度（既定: --year、なければ最新の年度）")
     report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
     report.add_argument("--corrections", metavar="PATH",
                         help="テーマの手作業の修正ファイル（既定は入力と同じフォルダの theme_corrections.xlsx）")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import kyodo_analysis  # noqa: F401  (first: it keeps openpyxl off lxml, so .xlsx bytes match the real runs)
+
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
 

@@ -257,10 +257,11 @@ def test_the_years_panel_states_its_key_numbers_year_by_year(built):
 def test_file_table_counts_each_format_per_written_name(built):
     result, _ = built
     table = result.file_table()
-    assert list(table.columns) == ["png", "svg", "pdf", "csv", "xlsx", "html"]
+    assert list(table.columns) == ["png", "svg", "pdf", "csv", "xlsx", "html", "docx"]
     assert table.loc["figures/2017_intent_by_group", ["png", "svg", "pdf"]].tolist() == [1, 1, 1]
     assert table.loc["tables/2016-2017_quotes_by_theme", ["csv", "xlsx", "png"]].tolist() == [1, 1, 0]
     assert table.loc["index", "html"] == 1
+    assert table.loc["report", "docx"] == 1
     assert int(table.to_numpy().sum()) == len(result.files)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .. import chapter
 from .. import figures as plots
 from ..export import atomic_directory, write_table
 from ..input.corrections import apply_corrections, find_corrections, load_corrections
@@ -166,6 +167,7 @@ def build_report(
     on_stage: Callable[[str, float], None] | None = None,
     survey: Survey | None = None,
     corrections: Sequence[str | os.PathLike[str]] | None = None,
+    chapter_year: int | None = None,
 ) -> ReportResult:
     """Load questionnaires and write the whole report folder (figures, tables, index.html).
 
@@ -181,7 +183,7 @@ def build_report(
             [Path(p) for p in paths], out_dir, year=year, themes=themes, exclude_words=exclude_words,
             formats=formats, survey_title=survey_title, network_words=network_words,
             network_min_jaccard=network_min_jaccard, processes=processes, on_stage=on_stage, survey=survey,
-            corrections=corrections)
+            corrections=corrections, chapter_year=chapter_year)
 
 
 def _build_report(
@@ -199,6 +201,7 @@ def _build_report(
     on_stage: Callable[[str, float], None] | None,
     survey: Survey | None,
     corrections: Sequence[str | os.PathLike[str]] | None,
+    chapter_year: int | None = None,
 ) -> ReportResult:
     check_replaceable(out_dir)
     watch = Stopwatch(on_stage)
@@ -212,6 +215,9 @@ def _build_report(
         raise ReportError("回答者が 1 人もいないため、報告書を作れません。")
     period = period_stem(years)
     notes = list(survey.notes)
+    # --chapter-year must be loaded; else --year when it is, else the latest year.
+    chapter_fy = chapter.chapter_year(years, chapter_year if chapter_year is not None
+                                      else year if year in years else None)
 
     with watch.stage("テーマ判定"):
         tagged = tag_comments(comments, rules=rules)
@@ -257,6 +263,7 @@ def _build_report(
         if len(survey.choices):
             _choice_section(out, survey.choices.dropna(subset=["fiscal_year"]), respondents, years, survey_title)
 
+        comparison = None
         if len(tagged):
             comparison = compare_groups(tagged, themes=rules.names)
             out.figure(
@@ -306,6 +313,9 @@ def _build_report(
         if fixed.count:
             extra.append(("テーマの手作業の修正", out.table(fixed.applied, f"{period}_theme_corrections")))
         out.render(default_processes() if processes is None else processes)
+        with watch.stage("Word"):
+            _write_chapter(root, out.figures, respondents=respondents, tagged=tagged, shares=shares,
+                           comparison=comparison, years=years, year=chapter_fy, workshop=survey_title, period=period)
         with watch.stage("index.html"):
             counts = (f"{plots.years_label(years)}・回答者 {len(respondents)}人・"
                       f"自由記述 {len(comments)}件・手作業で修正したテーマ {fixed.count}件")
@@ -313,14 +323,33 @@ def _build_report(
                 out.figures, title=f"{survey_title} 集計結果（{plots.years_label(years)}）",
                 sources=[shown(p.name) for p in paths], counts=counts, notes=notes,
                 problems=survey.problems, extra_tables=extra, invented=all(is_sample(p) for p in paths),
+                document=chapter.DOCX_NAME,
             )
             # A name that is not UTF-8 (in a problem message) is written escaped, never a crash.
             (root / INDEX).write_text(page, encoding="utf-8", errors="backslashreplace")
         figures, tables = out.figures, out.tables
         # What this run wrote, so the next run knows what it may replace.
-        write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables) | {Path(INDEX)}))
+        write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables)
+                                    | {Path(INDEX), Path(chapter.DOCX_NAME)}))
         check_replaceable(out_dir)  # nothing added to the old folder while this run worked
-    return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings)
+    return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings,
+                        document=Path(chapter.DOCX_NAME))
+
+
+def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.DataFrame, tagged: pd.DataFrame,
+                   shares: pd.DataFrame, comparison: pd.DataFrame | None, years: list[int], year: int,
+                   workshop: str, period: str) -> Path:
+    """The report's one hook into the Word chapter: write ``report.docx`` from what was counted."""
+    pngs = {f.name: root / p for f in figures for p in f.files if p.suffix == ".png"}
+    wanted = {"intent": f"{year}_intent_by_group", "themes": f"{period}_themes_by_group",
+              "trend": f"{period}_intent_trend"}
+    files = {role: pngs[name] for role, name in wanted.items() if name in pngs}
+    titles = {role: f.title for f in figures for role, name in wanted.items() if f.name == name}
+    data = chapter.chapter_from_report(respondents=respondents, tagged=tagged, shares=shares,
+                                       comparison=comparison, figure_files=files, years=years, year=year,
+                                       workshop=workshop)
+    data.figure_titles = titles
+    return chapter.write_chapter(root / chapter.DOCX_NAME, data)
 
 
 _TEST_NAMES = {"fisher_exact": "Fisherの正確検定", "monte_carlo_chi2": "モンテカルロ法による並べ替え検定", "none": "なし"}

@@ -44,6 +44,7 @@ def render_index(
     problems: Sequence[Problem],
     extra_tables: Sequence[tuple[str, list[Path]]],
     invented: bool = False,
+    document: str | None = None,
 ) -> str:
     """Return the self-contained Japanese index page (relative links only); ``invented`` marks sample data at the top."""
     parts = [
@@ -60,6 +61,8 @@ def render_index(
         f"<h1>{_e(title)}</h1>",
         f"<p>{_e(counts)}</p>",
         "<p>読み込んだファイル: " + "、".join(_e(s) for s in sources) + "</p>",
+        *([f'<p>報告書の章「アンケート結果」の下書き（Word）: <a href="{_e(document)}">{_e(document)}</a></p>']
+          if document else []),
     ]
     if problems:
         parts.append('<div class="note"><p>入力データに問題があります（図表はそのまま作成しています）:</p><ul>')

@@ -50,17 +50,19 @@ class ReportResult:
     problems: list[Problem]
     notes: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    document: Path | None = None  # the Word chapter, relative to out_dir
 
     @property
     def files(self) -> list[Path]:
         """Return every file written, relative to ``out_dir``."""
-        return sorted({p for f in self.figures for p in f.files} | set(self.tables) | {Path(INDEX)})
+        return sorted({p for f in self.figures for p in f.files} | set(self.tables) | {Path(INDEX)}
+                      | ({self.document} if self.document else set()))
 
     def file_table(self) -> pd.DataFrame:
         """Return one row per written name (folder/stem) and how many files of each format it has."""
         written = pd.DataFrame({"name": [(p.parent / p.stem).as_posix() for p in self.files],
                                 "format": [p.suffix.lstrip(".") for p in self.files]})
-        formats = [f for f in ("png", "svg", "pdf", "csv", "xlsx", "html") if f in set(written["format"])]
+        formats = [f for f in ("png", "svg", "pdf", "csv", "xlsx", "html", "docx") if f in set(written["format"])]
         return pd.crosstab(written["name"], written["format"]).reindex(columns=formats, fill_value=0)
 
 
