@@ -248,6 +248,19 @@ def test_a_tally_sheet_is_recognised_skipped_and_named(tmp_path, tally_name):
     assert any(f"シート「{tally_name}」は集計" in note for note in survey.notes)
 
 
+def test_one_stray_number_among_marked_rows_is_reported_not_read_as_a_tally(tmp_path):
+    # A formula somewhere in the sheet used to tip one count over three answers into "tally",
+    # and the whole answer sheet vanished behind a note (found by test_properties).
+    answers = [MARK_HEADER, ["=1+1", "A会", None, "○", 331, "x"], [2, "B会", "○", None, None, "y"],
+               [3, "C会", None, None, "○", None]]
+    path = write_xlsx(tmp_path / "2016.xlsx", {"市民": answers})
+    _with_formulas(path, "xl/worksheets/sheet1.xml")
+    survey = load_questionnaire(path)
+    assert not any("集計" in note for note in survey.notes), survey.notes
+    assert sorted(survey.respondents["row"]) == [3, 4]
+    assert "A2" in {p.cell for p in survey.problems} or "E2" in {p.cell for p in survey.problems}, places(survey)
+
+
 def test_legend_and_notes_sheets_are_skipped_with_a_note(tmp_path):
     path = write_xlsx(tmp_path / "2017.xlsx", {
         "回答": [CANONICAL_HEADER, *ROWS],

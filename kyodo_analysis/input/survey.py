@@ -310,7 +310,9 @@ def _is_tally(sheet: RawSheet, layout: _Layout, vocab: Vocabulary, named_tally: 
                 many = many or value >= 2
             else:
                 answers += 1
-    return many and (counts > answers or sheet.formulas or named_tally)
+    # Formulas or a 集計-like name tip the balance only when counts are at least as many as
+    # answers: one stray number among marked rows must be reported, not hide the whole sheet.
+    return many and (counts > answers or (counts >= answers and bool(sheet.formulas or named_tally)))
 
 
 def _title_above(sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> bool:
