@@ -16,7 +16,7 @@ from docx.oxml.ns import qn
 from kyodo_analysis import chapter
 from kyodo_analysis.report import build as report
 from cli_runs import run_main
-from workbooks import CANONICAL_HEADER, canonical
+from workbooks import CANONICAL_HEADER, canonical, write_xlsx
 
 NAMES = ("山田", "鈴木花子")
 
@@ -159,3 +159,21 @@ def test_converts_to_pdf_with_libreoffice(built, tmp_path):
     assert done.returncode == 0, done.stderr
     pdf = tmp_path / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_a_rating_question_gets_its_own_section_with_figure_and_key_numbers(tmp_path):
+    scale = ["とても満足", "満足", "ふつう", "やや不満", "不満"]
+    header = (*CANONICAL_HEADER, "講演の満足度")
+    data = [(*row, scale[i % len(scale)]) for i, row in enumerate(rows(0))]
+    path = write_xlsx(tmp_path / "2017.xlsx", {"回答": [header, *data]})
+    result = report.build_report([path], tmp_path / "out", formats=("png",), processes=1)
+    paragraphs = _document(result.out_dir).paragraphs
+    headings = [p.text for p in paragraphs if p.style.name.startswith("Heading")]
+    assert any("講演の満足度" in h for h in headings), headings
+    at = next(i for i, p in enumerate(paragraphs) if p.style.name.startswith("Heading") and "講演の満足度" in p.text)
+    following = [p.text for p in paragraphs[at + 1:at + 6]]
+    assert any(t.startswith("図") and "講演の満足度" in t for t in following), following
+    assert any("最も多いのは" in t for t in following), following
+    # The rating is never text: its options are not quoted.
+    quoted = [p.text for p in paragraphs if p.style.name.startswith("List")]
+    assert not set(quoted) & set(scale)

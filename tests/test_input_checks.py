@@ -261,6 +261,16 @@ def test_one_stray_number_among_marked_rows_is_reported_not_read_as_a_tally(tmp_
     assert "A2" in {p.cell for p in survey.problems} or "E2" in {p.cell for p in survey.problems}, places(survey)
 
 
+def test_a_question_column_beside_a_mark_column_is_reported_never_taken_for_a_tally(tmp_path):
+    header = ["思う", "=0", *CANONICAL_HEADER[2:]]
+    data = [[i, "NPO", "団体", "思う", "理由", None] for i in range(1, 6)]
+    path = write_xlsx(tmp_path / "2017.xlsx", {"回答": [["平成29年度"], [], header, *data]})
+    survey = load_questionnaire(path)
+    assert not any("集計" in note for note in survey.notes), survey.notes
+    assert {"B3", "D3"} <= {p.cell for p in survey.problems}, places(survey)  # the formula; 問1 beside marks
+    assert survey.respondents.empty
+
+
 def test_legend_and_notes_sheets_are_skipped_with_a_note(tmp_path):
     path = write_xlsx(tmp_path / "2017.xlsx", {
         "回答": [CANONICAL_HEADER, *ROWS],

@@ -139,8 +139,10 @@ def _check_accounting(survey, header, rows, first_row: int, *, workbook: bool = 
     reported_only = reported - set(counted)
     # A row holding only an ID may still be reported (an uncalculated =0 formula there is a
     # problem worth showing); a refusal is never a wrong count, so it is allowed outside rows_in.
-    assert rows_in == set(counted) | (reported_only & rows_in) | noted, (rows, [str(p) for p in survey.problems])
-    assert len(rows_in) == len(counted) + len(reported_only & rows_in) + len(noted)
+    # Likewise a row holding only an ID below a totals row may be noted with it.
+    noted_in = noted & rows_in
+    assert rows_in == set(counted) | (reported_only & rows_in) | noted_in, (rows, [str(p) for p in survey.problems])
+    assert len(rows_in) == len(counted) + len(reported_only & rows_in) + len(noted_in)
 
 
 def _check_texts(survey) -> None:

@@ -297,6 +297,10 @@ def _two_row_header(sheet: RawSheet, layout: _Layout, vocab: Vocabulary) -> _Lay
 def _is_tally(sheet: RawSheet, layout: _Layout, vocab: Vocabulary, named_tally: bool) -> bool:
     """Tell whether the answer columns under the header hold counts per option (a 集計 sheet), not answers."""
     intent = layout.column("intent")
+    if intent is not None and layout.marks():
+        # A 問1 column beside mark columns is a response sheet with a layout problem (reported
+        # by _repeated_columns), never a tally: hiding it behind a note would lose its rows.
+        return False
     options = list(layout.marks()) or ([intent] if intent is not None else [])
     counts = answers = 0
     many = False  # a number of 2 or more: a count, never a mark (0/1 coding has none)

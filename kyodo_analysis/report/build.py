@@ -349,6 +349,10 @@ def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.Dat
                                        comparison=comparison, figure_files=files, years=years, year=year,
                                        workshop=workshop)
     data.figure_titles = titles
+    # The codebook's rating and choice questions of that year: each figure with its key numbers.
+    data.extra_sections = [
+        chapter.ExtraSection(f.title, "。".join(f.key_numbers) + "。" if f.key_numbers else "", pngs.get(f.name))
+        for f in figures if f.name.startswith(f"{year}_question_")]
     return chapter.write_chapter(root / chapter.DOCX_NAME, data)
 
 
