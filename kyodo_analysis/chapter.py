@@ -234,18 +234,34 @@ def intent_sentences(intent: pd.DataFrame, wording: Mapping[str, Any]) -> list[s
     return [words["intent"].format(parts="、".join(parts)), words["missing_rule"].format(missing=total_missing)]
 
 
-def themes_sentences(themes: pd.DataFrame, wording: Mapping[str, Any], top: int = 3) -> list[str]:
+def themes_sentences(themes: pd.DataFrame, wording: Mapping[str, Any], top: int = 3, *, period: str = "") -> list[str]:
     """Name the most frequent themes and any the test flags, with the notebooks' caution."""
     words = wording["sentences"]
     frame = themes.assign(_k=themes["citizens_k"] + themes["staff_k"])
     frame = frame[frame["_k"] > 0].sort_values(["_k"], ascending=False, kind="stable")
     if frame.empty:
         return []
-    lines = [words["themes_top"].format(themes="、".join(f"「{t}」" for t in frame["theme"].astype(str)[:top]))]
+    # The period is said because the themes figure pools every loaded year, not only the chapter's.
+    lines = [words["themes_top"].format(themes="、".join(f"「{t}」" for t in frame["theme"].astype(str)[:top]),
+                                        period=period)]
     flagged = frame[frame["indicative"].astype(bool)]["theme"].astype(str).tolist()
     lines.append(words["themes_flagged"].format(themes="、".join(f"「{t}」" for t in flagged)) if flagged
                  else words["themes_none_flagged"])
     return lines
+
+
+def _period_label(years: Sequence[int]) -> str:
+    """The loaded years as 2015〜2017年度 (or one year)."""
+    values = sorted(set(years))
+    return f"{values[0]}年度" if len(values) == 1 else f"{values[0]}〜{values[-1]}年度"
+
+
+def _trend_steps(trend: pd.DataFrame | None) -> str:
+    """The total's share per year: 2015年度 56% → 2016年度 61%."""
+    if trend is None:
+        return ""
+    total = trend[trend["group"].astype(str) == _TOTAL].sort_values("fiscal_year")
+    return " → ".join(f"{int(r.fiscal_year)}年度 {_pct(r.share)}" for r in total.itertuples(index=False) if int(r.n))
 
 
 def build_chapter(data: ChapterData, wording: Mapping[str, Any] | None = None) -> DocumentObject:
@@ -290,13 +306,14 @@ def build_chapter(data: ChapterData, wording: Mapping[str, Any] | None = None) -
     if data.themes is not None and len(data.themes):
         doc.add_heading(heads["themes"], level=2)
         figures.add(data.figures.get("themes"), data.figure_titles.get("themes", heads["themes"]))
-        for line in themes_sentences(data.themes, wording):
+        for line in themes_sentences(data.themes, wording, period=_period_label(data.years)):
             doc.add_paragraph(line)
 
     if len(data.years) >= 2:
         doc.add_heading(heads["trend"], level=2)
         figures.add(data.figures.get("trend"), data.figure_titles.get("trend", heads["trend"]))
-        doc.add_paragraph(words["trend"].format(years="・".join(f"{y}年度" for y in data.years)))
+        doc.add_paragraph(words["trend"].format(years="・".join(f"{y}年度" for y in data.years),
+                                                steps=_trend_steps(data.trend)))
 
     doc.add_heading(heads["quotes"], level=2)
     doc.add_paragraph(words["quotes_intro"])

@@ -88,6 +88,16 @@ def test_intent_numbers_equal_the_table(built):
         assert f"{row['区分']}が{share}（{row['人数']}/{row['回答者数（無回答を除く）']}人）" in text
 
 
+def test_trend_and_theme_sentences_state_the_tables_numbers_and_period(built):
+    text = "\n".join(p.text for p in _document(built[0]).paragraphs)
+    with open(built[0] / "tables" / "2016-2017_intent_trend.csv", encoding="utf-8-sig") as handle:
+        total = [r for r in csv.DictReader(handle) if r["区分"] == "全体"]
+    steps = " → ".join(f"{r['年度']}年度 {float(r['割合']) * 100:.0f}%" for r in sorted(total, key=lambda r: r["年度"]))
+    assert len(total) == 2 and steps in text
+    # The themes figure pools both years, and the sentence says so rather than implying 2017 alone.
+    assert "2016〜2017年度の自由記述で" in text
+
+
 def test_respondent_table_has_header_row_and_total(built, inputs):
     doc = _document(built[0])
     table = doc.tables[0]
