@@ -23,6 +23,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from .input.layout import GROUP_ORDER, INTENT_ORDER
+from .intent import TOTAL as _TOTAL
 from .quotes import mask_personal_data
 
 DOCX_NAME = "report.docx"
@@ -30,8 +32,9 @@ DEFAULT_PER_QUESTION = 10
 # Fixed document properties and archive timestamps: the same input gives the same bytes.
 _FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_GROUPS = ("市民", "職員")
-_TOTAL = "全体"
+# The two compared groups and the answer whose share the chapter states, from the one vocabulary.
+_GROUPS = GROUP_ORDER[:2]
+_POSITIVE = INTENT_ORDER[0]
 
 
 class ChapterError(ValueError):
@@ -223,7 +226,7 @@ class _Figures:
 def intent_sentences(intent: pd.DataFrame, wording: Mapping[str, Any]) -> list[str]:
     """The 思う shares and counts by 区分, and the 無回答 rule once."""
     words = wording["sentences"]
-    rows = intent[intent["answer"].astype(str) == "思う"]
+    rows = intent[intent["answer"].astype(str) == _POSITIVE]
     parts = [words["intent_part"].format(group=str(r.group), share=_pct(float(r.share)), count=int(r["count"]),
                                          n=int(r.n))
              for _, r in rows.iterrows() if int(r.n) and str(r.group) in (*_GROUPS, _TOTAL)]
@@ -363,7 +366,7 @@ def chapter_from_report(*, respondents: pd.DataFrame, tagged: pd.DataFrame, shar
     fy = chapter_year([int(y) for y in years], year)
     per = int(wording.get("quotes", {}).get("per_question", DEFAULT_PER_QUESTION)) if per_question is None \
         else per_question
-    trend = shares[shares["answer"].astype(str) == "思う"] if len(years) >= 2 else None
+    trend = shares[shares["answer"].astype(str) == _POSITIVE] if len(years) >= 2 else None
     return ChapterData(
         fiscal_year=fy, years=sorted(int(y) for y in years),
         respondents=respondent_counts(respondents, fy),

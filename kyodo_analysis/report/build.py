@@ -17,9 +17,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import chapter
+from ..choices import (
+    association_test, choice_counts, crosstab_with_intent, neutral_option, options_from_answers, survey_answers,
+)
 from .. import figures as plots
 from ..export import atomic_directory, write_table
+from ..figures.choices import MULTIPLE_NOTE, plot_question
 from ..input.corrections import apply_corrections, find_corrections, load_corrections
+from ..input.layout import NO_ANSWER
 from ..input.survey import Survey, is_sample, load_questionnaires
 from ..intent import intent_shares
 from ..labels import to_japanese
@@ -363,7 +368,7 @@ _ROLE_TITLES = {"rating": "評価", "single_choice": "選択", "attribute": "属
 def choice_key_numbers(counts: pd.DataFrame) -> list[str]:
     """One line per 区分: the most chosen option of a question, its share and n."""
     lines = []
-    answered = counts[(counts["option"] != "無回答") & (counts["n"] > 0)]
+    answered = counts[(counts["option"] != NO_ANSWER) & (counts["n"] > 0)]
     for group, part in answered.groupby("group", sort=False, observed=True):
         top = part.sort_values(["count", "order"], ascending=[False, True], kind="stable").iloc[0]
         lines.append(f"{group}: 最も多いのは「{top['option']}」{_pct(top['share'])}（n={int(top['n'])}）")
@@ -373,11 +378,6 @@ def choice_key_numbers(counts: pd.DataFrame) -> list[str]:
 def _choice_section(out: _Writer, choices: pd.DataFrame, respondents: pd.DataFrame, years: Sequence[int],
                     survey_title: str) -> None:
     """Figures and tables of the choice, rating and attribute questions, and their cross-tabs with 問1."""
-    from ..figures.choices import MULTIPLE_NOTE, plot_question
-    from ..choices import (
-        association_test, choice_counts, crosstab_with_intent, neutral_option, options_from_answers, survey_answers,
-    )
-
     answers = survey_answers(choices)
     options = options_from_answers(answers)
     counts = choice_counts(answers, ("fiscal_year", "group"), options=options)
