@@ -22,6 +22,11 @@ MARK_COLUMNS = ("思う", "どちらとも言えない", "思わない")
 Row = dict[str, str]
 
 
+# The rating questions of 2018 and 2019 share one 5-point scale (scales.toml: satisfaction5).
+SATISFACTION = ("とても満足", "満足", "ふつう", "やや不満", "不満")
+RATINGS = ("lecture_rating", "workshop_rating")
+
+
 def read_table(fiscal_year: int) -> list[Row]:
     """Read one source table and reject values the loader could never see in a real file."""
     with open(HERE / f"fy{fiscal_year}.csv", encoding="utf-8", newline="") as f:
@@ -29,6 +34,7 @@ def read_table(fiscal_year: int) -> list[Row]:
     for row in rows:
         assert row["group"] in GROUPS, row
         assert row["intent"] in ANSWERS[:3] or row["intent"] == "", row
+        assert all(row.get(r, "") in (*SATISFACTION, "") for r in RATINGS), row
         # Real files come out of Excel on Japanese Windows, so cp932 bounds what they can hold.
         for value in row.values():
             value.encode("cp932")
@@ -98,6 +104,64 @@ def build_2015(rows: list[Row], path: Path) -> None:
                              r["reason"], r["lecture"]])
 
 
+def build_2018(rows: list[Row], path: Path) -> None:
+    """Write a whole questionnaire: attributes, 問1 and its reason, two ratings on one scale, comments,
+    a single-choice and a multiple-choice question (joined with ``, `` as Google Forms does)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "回答"
+    ws["A1"] = "平成30年度 協働のまちづくりワークショップ アンケート入力表（サンプル・架空のデータ）"
+    ws.append([])
+    ws.append(["回答者ID", "区分", "所属", "年代", "参加回数", "問１　協働したいと思いますか？", "その理由",
+               "講演の満足度", "講演について", "ワークショップの満足度", "ワークショップについて",
+               "開催を何で知りましたか", "関心のある分野（複数回答）"])
+    for r in rows:
+        values = (r["affiliation"], r["age"], r["visits"], r["intent_as_typed"], r["reason"], r["lecture_rating"],
+                  r["lecture"], r["workshop_rating"], r["workshop"], r["heard"], r["interests"])
+        ws.append([int(r["no"]), r["group_as_typed"], *(v or None for v in values)])
+    for column, width in zip("ABCDEFGHIJKLM", (10, 12, 26, 8, 10, 14, 60, 12, 40, 12, 40, 18, 30)):
+        ws.column_dimensions[column].width = width
+
+    info = wb.create_sheet("概要")
+    for label, value in (("年度", "平成30年度"), ("開催日", dt.date(2018, 7, 28)),
+                         ("テーマ", "災害に強いまちを一緒につくる"), ("会場", "市民活動センター 多目的ホール"),
+                         ("参加者数", 57), ("アンケート回答数", len(rows))):
+        info.append([label, value])
+    info["B2"].number_format = "yyyy/m/d"
+    info.column_dimensions["A"].width = 18
+    info.column_dimensions["B"].width = 30
+    wb.active = 0
+    save_workbook(wb, path)
+
+
+def build_2019_forms(rows: list[Row], path: Path) -> None:
+    """Write a Microsoft Forms export: ID, 開始時刻, 完了時刻, メール, 名前, then the questions on Sheet1.
+
+    Names and e-mail addresses are invented (example.jp) and show that the loader drops them;
+    anonymous answers carry ``anonymous`` and no name, as Forms writes them. Multiple choices are
+    joined with ``;`` and end with one, as Forms writes them.
+    """
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(["ID", "開始時刻", "完了時刻", "メール", "名前", "あなたの区分を教えてください", "年代",
+               "参加は何回目ですか", "協働したいと思いますか？", "その理由を教えてください", "講演の満足度",
+               "ワークショップの満足度", "ワークショップの感想をお聞かせください",
+               "この催しを何で知りましたか", "関心のある分野を選んでください（複数選択可）"])
+    for r in rows:
+        started = dt.datetime.fromisoformat(r["started"])
+        finished = started + dt.timedelta(minutes=int(r["minutes"]), seconds=17 * (int(r["no"]) % 3))
+        values = (r["group_as_typed"], r["age"], r["visits"], r["intent_as_typed"], r["reason"], r["lecture_rating"],
+                  r["workshop_rating"], r["workshop"], r["heard"], r["interests"])
+        ws.append([int(r["no"]), started, finished, r["email"], r["name"] or None, *(v or None for v in values)])
+    for row in ws.iter_rows(min_row=2, min_col=2, max_col=3):
+        for cell in row:
+            cell.number_format = "yyyy/m/d h:mm:ss"
+    for column, width in zip("ABCDEFGHIJKLMNO", (6, 18, 18, 28, 14, 14, 8, 12, 14, 60, 12, 12, 40, 18, 30)):
+        ws.column_dimensions[column].width = width
+    save_workbook(wb, path)
+
+
 def expected_counts(tables: dict[int, list[Row]]) -> list[dict[str, object]]:
     """Count answers per fiscal year and group, zeros included, in report order."""
     counts = []
@@ -112,12 +176,14 @@ def expected_counts(tables: dict[int, list[Row]]) -> list[dict[str, object]]:
 
 
 def main() -> None:
-    """Rebuild all three sample files and the expected counts."""
-    tables = {year: read_table(year) for year in (2015, 2016, 2017)}
+    """Rebuild all five sample files and the expected counts."""
+    tables = {year: read_table(year) for year in (2015, 2016, 2017, 2018, 2019)}
     RAW.mkdir(parents=True, exist_ok=True)
     build_2017(tables[2017], RAW / "sample_2017.xlsx")
     build_2016(tables[2016], RAW / "sample_2016.xlsx")
     build_2015(tables[2015], RAW / "sample_H27.csv")
+    build_2018(tables[2018], RAW / "sample_2018.xlsx")
+    build_2019_forms(tables[2019], RAW / "sample_2019_forms.xlsx")
     text = json.dumps(expected_counts(tables), ensure_ascii=False, indent=2) + "\n"
     (HERE / "expected_counts.json").write_text(text, encoding="utf-8")
 
