@@ -9,9 +9,11 @@ import pytest
 from matplotlib.patches import Rectangle
 
 from kyodo_analysis.figures.choices import (
-    MULTIPLE_NOTE, draw_choice_shares, draw_multiple_choice, draw_rating, plot_question, rating_colors,
+    MULTIPLE_NOTE, draw_choice_shares, draw_multiple_choice, draw_rating, draw_rating_set, plot_question,
+    plot_rating_set, rating_colors,
 )
-from kyodo_analysis.choices import choice_answers, choice_counts, option_table
+from kyodo_analysis.report.questions import rating_sets
+from kyodo_analysis.choices import choice_answers, choice_counts, option_table, options_from_answers
 from kyodo_analysis.figures.style import grey_level, style
 from kyodo_analysis.input.roles import infer_roles
 
@@ -103,3 +105,52 @@ def test_figures_are_byte_identical_between_runs(counts) -> None:
         return buffer.getvalue()
 
     assert svg() == svg()
+
+
+def _two_ratings() -> tuple[pd.DataFrame, pd.DataFrame]:
+    headers = ["講演の満足度", "ワークショップの満足度", "会場の満足度"]
+    respondents = pd.DataFrame({
+        "respondent": range(1, 7),
+        "fiscal_year": [2018] * 6,
+        "group": ["市民", "市民", "市民", "職員", "職員", "職員"],
+        "講演の満足度": ["満足", "不満", "ふつう", "とても満足", "満足", None],
+        "ワークショップの満足度": ["とても満足", "満足", "満足", "ふつう", "やや不満", "満足"],
+        # Another scale: never drawn with the two above.
+        "会場の満足度": ["満足", "やや満足", "どちらともいえない", "満足", "不満", "満足"],
+    })
+    roles = infer_roles(headers, [respondents[h].tolist() for h in headers])
+    answers = choice_answers(respondents, roles)
+    return answers, choice_counts(answers, ("group",), options=option_table(roles))
+
+
+def test_rating_questions_sharing_a_scale_are_drawn_together_one_bar_per_question_and_group() -> None:
+    answers, counts = _two_ratings()
+    options = options_from_answers(answers)
+    assert rating_sets(options, ["講演の満足度", "ワークショップの満足度", "会場の満足度"]) == [
+        ["講演の満足度", "ワークショップの満足度"]]
+    assert rating_sets(options, ["講演の満足度", "会場の満足度"]) == []
+    pair = pd.concat([counts[counts["question"] == q] for q in ("講演の満足度", "ワークショップの満足度")])
+    with style():
+        ax = draw_rating_set(pair, neutral="ふつう")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["講演の満足度　市民（n=3）", "講演の満足度　職員（n=2）",
+                      "ワークショップの満足度　市民（n=3）", "ワークショップの満足度　職員（n=3）"]
+    # Every bar is 100% wide, the neutral option straddles 0.
+    widths = np.zeros(4)
+    for container in ax.containers:
+        widths += [patch.get_width() for patch in container]
+        if container.get_label() == "ふつう":
+            for patch in (p for p in container if p.get_width() > 0):
+                assert patch.get_x() == pytest.approx(-patch.get_width() / 2)
+    assert widths == pytest.approx([1, 1, 1, 1])
+    assert "講演の満足度: 職員 1人" in ax.get_xlabel()
+
+
+def test_choice_figures_carry_the_survey_year_and_n_heading(counts) -> None:
+    fig = plot_question(_question(counts, "何で知りましたか"), fiscal_year=2019, survey="調査")
+    title = fig.get_suptitle()
+    assert "何で知りましたか" in title and "2019年度" in title and "調査" in title and "n=8" in title
+    answers, ratings = _two_ratings()
+    pair = ratings[ratings["question"].isin(["講演の満足度", "ワークショップの満足度"])]
+    title = plot_rating_set(pair, neutral="ふつう", fiscal_year=2018, survey="調査").get_suptitle()
+    assert "講演の満足度" in title and "ワークショップの満足度" in title and "2018年度" in title and "n=6" in title

@@ -2,6 +2,8 @@
 
 Each ``draw_*`` takes the counts of ONE question by 区分 (``choice_counts(answers, ("group",))``
 filtered to the question) and an optional Axes; it returns the Axes and never saves or shows.
+``draw_rating_set`` takes several rating questions that share one scale, one bar per question × 区分.
+The ``plot_*`` functions give the figure the survey, fiscal year and n heading of the other figures.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..input.layout import GROUP_ORDER, NO_ANSWER
-from .style import GROUP_COLORS, GROUP_HATCHES, TOTAL, grey_level, styled
+from .style import GROUP_COLORS, GROUP_HATCHES, SURVEY, TOTAL, _heading, grey_level, styled
 
 # Diverging, grayscale-safe: the good side dark blue → light, the bad side light → dark orange-brown.
 # Levels alternate between the sides so that all five of a 5-point scale differ in greyscale,
@@ -92,11 +94,9 @@ def _label_color(color: str) -> str:
     return "white" if grey_level(color) < 0.5 else "#1A1A1A"
 
 
-def draw_rating(data: pd.DataFrame, *, neutral: str | None = None, ax: Axes | None = None) -> Axes:
-    """Diverging stacked bars of a rating question by 区分, centred on the neutral option, n per bar."""
-    groups, options = _groups(data), _options(data)
-    ax = _axes(ax, 1.6 + 0.5 * len(groups))
-    shares = _share_matrix(data, groups, options)
+def _draw_diverging(ax: Axes, shares: np.ndarray, labels: Sequence[str], options: Sequence[str],
+                    neutral: str | None) -> None:
+    """Diverging stacked bars, one per row of ``shares`` (top to bottom), centred on the neutral option."""
     colors = rating_colors(options, neutral)
     k = len(options)
     middle = options.index(neutral) if neutral in options else None
@@ -105,7 +105,7 @@ def draw_rating(data: pd.DataFrame, *, neutral: str | None = None, ax: Axes | No
     left = -(shares[:, good + (1 if middle is not None else 0):].sum(axis=1))
     if middle is not None:
         left = left - shares[:, middle] / 2
-    y = np.arange(len(groups))[::-1]
+    y = np.arange(len(labels))[::-1]
     for j in reversed(range(k)):  # worst option first, from the left
         widths = shares[:, j]
         worse = j > good or (middle is None and j >= good)
@@ -117,17 +117,54 @@ def draw_rating(data: pd.DataFrame, *, neutral: str | None = None, ax: Axes | No
                         color=_label_color(colors[j]))
         left = left + widths
     ax.axvline(0, color="#404040", linewidth=0.8)
-    ax.set_yticks(y, [_group_label(data, g) for g in groups])
+    ax.set_yticks(y, list(labels))
     ax.set_xlim(-1, 1)
     ticks = np.linspace(-1, 1, 5)
     ax.set_xticks(ticks, [f"{abs(t) * 100:.0f}%" for t in ticks])
-    handles, labels = ax.get_legend_handles_labels()
-    order = [labels.index(o) for o in options]
-    ax.legend([handles[i] for i in order], options, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+    handles, names = ax.get_legend_handles_labels()
+    order = [names.index(o) for o in options]
+    ax.legend([handles[i] for i in order], list(options), loc="lower center", bbox_to_anchor=(0.5, 1.0),
               ncols=min(k, 5), frameon=False, fontsize=8)
+
+
+def draw_rating(data: pd.DataFrame, *, neutral: str | None = None, ax: Axes | None = None) -> Axes:
+    """Diverging stacked bars of a rating question by 区分, centred on the neutral option, n per bar."""
+    groups, options = _groups(data), _options(data)
+    ax = _axes(ax, 1.6 + 0.5 * len(groups))
+    _draw_diverging(ax, _share_matrix(data, groups, options), [_group_label(data, g) for g in groups],
+                    options, neutral)
     ax.set_xlabel(_missing_text(data, groups), fontsize=8)
     question = str(data["question"].iloc[0]) if len(data) else ""
     ax.set_title(question, pad=24)
+    return ax
+
+
+def _questions(data: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(data["question"].astype(str)))
+
+
+def draw_rating_set(data: pd.DataFrame, *, neutral: str | None = None, ax: Axes | None = None) -> Axes:
+    """Diverging stacked bars of several rating questions sharing one scale: one bar per question × 区分."""
+    questions = _questions(data)
+    options = _options(data)
+    ax = _axes(ax, 1.6 + 0.45 * len(data[["question", "group"]].drop_duplicates()))
+    blocks, labels, notes = [], [], []
+    for question in questions:
+        part = data[data["question"].astype(str) == question]
+        groups = _groups(part)
+        blocks.append(_share_matrix(part, groups, options))
+        labels += [f"{question}　{_group_label(part, g)}" for g in groups]
+        missing = _missing_text(part, groups)
+        if missing:
+            notes.append(f"{question}: " + missing.split(": ", 1)[1])
+    shares = np.vstack(blocks) if blocks else np.zeros((0, len(options)))
+    _draw_diverging(ax, shares, labels, options, neutral)
+    # A thin line between questions, so each question's bars read as one block.
+    edge = len(labels)
+    for block in blocks[:-1]:
+        edge -= len(block)
+        ax.axhline(edge - 0.5, color="#808080", linewidth=0.6)
+    ax.set_xlabel(f"{NO_ANSWER}（割合から除外）: " + "／".join(notes) if notes else "", fontsize=8)
     return ax
 
 
@@ -182,9 +219,26 @@ def draw_multiple_choice(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def respondent_count(data: pd.DataFrame) -> int:
+    """Respondents behind one question's counts by 区分 (answered plus 無回答; 全体 rows when present)."""
+    per_group = data.assign(group=data["group"].astype(str)).groupby("group", observed=True)[["n", "n_missing"]].first()
+    if TOTAL in per_group.index:
+        per_group = per_group.loc[[TOTAL]]
+    return int((per_group["n"] + per_group["n_missing"]).sum())
+
+
+_ROLE_TITLES = {"rating": "評価", "single_choice": "選択", "attribute": "属性", "multiple_choice": "複数回答"}
+
+
+def question_title(question: str, role: str) -> str:
+    """The title of a question's figure: the question, its kind and 区分別."""
+    return f"{question}（{_ROLE_TITLES.get(role, '選択')}・区分別）"
+
+
 @styled
-def plot_question(data: pd.DataFrame, *, neutral: str | None = None) -> Figure:
-    """Draw one question's chart by its role in the report style and return the figure."""
+def plot_question(data: pd.DataFrame, *, neutral: str | None = None, fiscal_year: int | None = None,
+                  survey: str = SURVEY) -> Figure:
+    """Draw one question's chart by its role in the report style, with the survey/year/n heading."""
     role = str(data["role"].iloc[0])
     if role == "rating":
         ax = draw_rating(data, neutral=neutral)
@@ -192,4 +246,23 @@ def plot_question(data: pd.DataFrame, *, neutral: str | None = None) -> Figure:
         ax = draw_multiple_choice(data)
     else:
         ax = draw_choice_shares(data)
+    if fiscal_year is not None:
+        ax.set_title("")  # the heading names the question
+        _heading(ax.figure, question_title(str(data["question"].iloc[0]), role), [fiscal_year],
+                 f"回答者 n={respondent_count(data)}", survey)
+    return ax.figure
+
+
+def rating_set_title(questions: Sequence[str]) -> str:
+    """The title of a figure of several rating questions on one scale."""
+    return "・".join(questions) + "（評価・区分別）"
+
+
+@styled
+def plot_rating_set(data: pd.DataFrame, *, neutral: str | None = None, fiscal_year: int,
+                    survey: str = SURVEY) -> Figure:
+    """Draw several rating questions that share a scale in one diverging chart, with the heading."""
+    ax = draw_rating_set(data, neutral=neutral)
+    n = max(respondent_count(data[data["question"].astype(str) == q]) for q in _questions(data))
+    _heading(ax.figure, rating_set_title(_questions(data)), [fiscal_year], f"回答者 n={n}", survey)
     return ax.figure

@@ -17,14 +17,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import chapter
-from ..choices import (
-    association_test, choice_counts, crosstab_with_intent, neutral_option, options_from_answers, survey_answers,
-)
 from .. import figures as plots
 from ..export import atomic_directory, write_table
-from ..figures.choices import MULTIPLE_NOTE, plot_question
 from ..input.corrections import apply_corrections, find_corrections, load_corrections
-from ..input.layout import NO_ANSWER
 from ..input.survey import Survey, is_sample, load_questionnaires
 from ..intent import intent_shares
 from ..labels import to_japanese
@@ -36,6 +31,7 @@ from ..rules.tag import compare_groups, tag_comments, theme_shares, with_matched
 from ..text.tokens import DEFAULT_EXCLUDE
 from ..text.words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 from .html import _FigureJob, render_index
+from .questions import question_section
 from .specs import (
     FIGURES,
     INDEX,
@@ -45,7 +41,6 @@ from .specs import (
     TABLES,
     _CLOUD_NAMES,
     _EDGE_LABELS,
-    _pct,
     intent_key_numbers,
     network_key_numbers,
     period_stem,
@@ -265,8 +260,7 @@ def _build_report(
         else:
             notes.append("年度が 1 つだけのため、推移の図と年度別の比較は作っていません。")
 
-        if len(survey.choices):
-            _choice_section(out, survey.choices.dropna(subset=["fiscal_year"]), respondents, years, survey_title)
+        question_section(out, survey.choices, years, survey_title)
 
         comparison = None
         if len(tagged):
@@ -359,60 +353,6 @@ def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.Dat
         chapter.ExtraSection(f.title, "。".join(f.key_numbers) + "。" if f.key_numbers else "", pngs.get(f.name))
         for f in figures if f.name.startswith(f"{year}_question_")]
     return chapter.write_chapter(root / chapter.DOCX_NAME, data)
-
-
-_TEST_NAMES = {"fisher_exact": "Fisherの正確検定", "monte_carlo_chi2": "モンテカルロ法による並べ替え検定", "none": "なし"}
-_ROLE_TITLES = {"rating": "評価", "single_choice": "選択", "attribute": "属性", "multiple_choice": "複数回答"}
-
-
-def choice_key_numbers(counts: pd.DataFrame) -> list[str]:
-    """One line per 区分: the most chosen option of a question, its share and n."""
-    lines = []
-    answered = counts[(counts["option"] != NO_ANSWER) & (counts["n"] > 0)]
-    for group, part in answered.groupby("group", sort=False, observed=True):
-        top = part.sort_values(["count", "order"], ascending=[False, True], kind="stable").iloc[0]
-        lines.append(f"{group}: 最も多いのは「{top['option']}」{_pct(top['share'])}（n={int(top['n'])}）")
-    return lines
-
-
-def _choice_section(out: _Writer, choices: pd.DataFrame, respondents: pd.DataFrame, years: Sequence[int],
-                    survey_title: str) -> None:
-    """Figures and tables of the choice, rating and attribute questions, and their cross-tabs with 問1."""
-    answers = survey_answers(choices)
-    options = options_from_answers(answers)
-    counts = choice_counts(answers, ("fiscal_year", "group"), options=options)
-    questions = list(dict.fromkeys(answers.sort_values(["fiscal_year"], kind="stable")["question"]))
-    intents = answers[["respondent", "intent"]].drop_duplicates("respondent")
-    for fy in years:
-        for number, question in enumerate(questions, start=1):
-            part = counts[(counts["fiscal_year"] == fy) & (counts["question"] == question)]
-            if part.empty:
-                continue
-            role = str(part["role"].iloc[0])
-            stem = f"{fy}_question_{number:02d}"
-            table = out.table(part, f"{stem}_by_group")
-            question_options = options.loc[options["question"] == question, "option"].tolist()
-            neutral = neutral_option(question_options) if role == "rating" else None
-            caption = {
-                "rating": "評価の割合（無回答を除く）。右が良い評価、左が悪い評価で、中間の選択肢は中央の縦線をまたいで描いています。",
-                "multiple_choice": f"それぞれの選択肢を選んだ回答者の割合（無回答を除く）。{MULTIPLE_NOTE}。",
-            }.get(role, "選択肢の割合（無回答を除く）。")
-            year_answers = answers[answers["fiscal_year"] == fy]
-            crosstab = crosstab_with_intent(year_answers, intents, question)
-            key_numbers = choice_key_numbers(part)
-            if crosstab.to_numpy().sum() > 0:
-                test = association_test(crosstab)
-                frame = crosstab.reset_index().rename(columns={question: "選択肢"})
-                frame["検定"] = _TEST_NAMES[test.method]
-                frame["p値"] = round(test.p_value, 4) if test.p_value == test.p_value else None
-                table = table + out.table(frame, f"{stem}_by_intent")
-                if test.p_value == test.p_value:
-                    key_numbers.append(f"「協働したいと思いますか」との関連: p={test.p_value:.3f}（{_TEST_NAMES[test.method]}、n={test.n}）")
-            out.figure(
-                stem, f"{fy}年度 {question}（{_ROLE_TITLES.get(role, '選択')}・区分別）", caption,
-                lambda part=part.drop(columns=["fiscal_year"]), neutral=neutral: plot_question(part, neutral=neutral),
-                key_numbers, table,
-            )
 
 
 def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
