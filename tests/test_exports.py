@@ -120,3 +120,20 @@ def test_outputs_get_the_usual_permissions(tmp_path, umask):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "reports").stat().st_mode) == 0o777 & ~umask
     assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o666 & ~umask}
+
+
+def test_a_choices_table_from_an_earlier_run_goes_when_no_question_has_choices(tmp_path):
+    from test_web_forms import _ms_forms
+
+    out = tmp_path / "processed"
+    with_choices = load_questionnaire(_ms_forms(tmp_path / "ms_forms.xlsx"))
+    assert "choices.csv" in [p.name for p in write_processed(with_choices, out)]
+    plain = load_questionnaire(canonical(tmp_path / "2017.xlsx", [[1, "NPO", "a", "思う", None, None]]))
+    assert plain.choices.empty
+    write_processed(plain, out)
+    assert sorted(p.name for p in out.iterdir()) == ["comments.csv", "questionnaire.xlsx", "respondents.csv"]
+    # A choices.csv the tool did not write (another header) is the analyst's: it stays.
+    mine = out / "choices.csv"
+    mine.write_text("設問,選択肢\na,b\n", encoding="utf-8")
+    write_processed(plain, out)
+    assert mine.read_text(encoding="utf-8") == "設問,選択肢\na,b\n"

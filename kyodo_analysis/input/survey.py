@@ -1101,7 +1101,8 @@ def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Pat
     """Write respondents and comments as CSV (UTF-8 with BOM) and one .xlsx, all or nothing.
 
     Other files in ``out_dir`` (such as .gitkeep) are left alone; if writing any table fails,
-    the previous three files stay as they were.
+    the previous three files stay as they were. A ``choices.csv`` this function wrote on an
+    earlier run is removed when the questionnaires now have no choice or rating question.
     """
     names = list(PROCESSED_FILES)
     sheets = {"回答者": survey.respondents, "自由記述": survey.comments}
@@ -1113,7 +1114,20 @@ def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Pat
             sheets["選択式の回答"] = survey.choices
             names.append(CHOICES_FILE)
         write_xlsx(sheets, staging / PROCESSED_FILES[2])
+    stale = Path(out_dir) / CHOICES_FILE
+    if survey.choices.empty and _written_choices(stale):
+        stale.unlink()
     return [Path(out_dir) / name for name in names]
+
+
+def _written_choices(path: Path) -> bool:
+    """Tell whether ``path`` is a choices table write_processed wrote (BOM and its exact header line)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    header = ("\ufeff" + ",".join(CHOICE_COLUMNS)).encode("utf-8")
+    with open(path, "rb") as f:
+        first = f.readline(len(header) + 3)
+    return first.rstrip(b"\r\n") == header
 
 
 
