@@ -127,6 +127,29 @@ def choice_counts(
     return out
 
 
+def question_counts(choices: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
+    """Counts of the loader's ``Survey.choices`` per question × ``by``, every option of a rating scale included."""
+    answers = survey_answers(choices)
+    return choice_counts(answers, by, options=options_from_answers(answers))
+
+
+def rating_sets(table: pd.DataFrame, questions: Sequence[str] | None = None) -> list[list[str]]:
+    """Rating questions that share one scale (same options, same order), in groups of two or more.
+
+    ``table`` is a counts or options table (question, role, option, order); ``questions``
+    limits and orders the questions considered (default: the order of ``table``).
+    """
+    ratings = table[table["role"] == "rating"]
+    questions = list(questions) if questions is not None else list(dict.fromkeys(ratings["question"]))
+    by_scale: dict[tuple[str, ...], list[str]] = {}
+    for question in questions:
+        rows = ratings[ratings["question"] == question].drop_duplicates("option")
+        if len(rows):
+            scale = tuple(o for o in rows.sort_values("order", kind="stable")["option"] if o != NO_ANSWER)
+            by_scale.setdefault(scale, []).append(question)
+    return [qs for qs in by_scale.values() if len(qs) >= 2]
+
+
 def crosstab_with_intent(
     answers: pd.DataFrame, intents: pd.DataFrame, question: str, *, options: Sequence[str] | None = None
 ) -> pd.DataFrame:

@@ -12,8 +12,7 @@ from kyodo_analysis.figures.choices import (
     MULTIPLE_NOTE, draw_choice_shares, draw_multiple_choice, draw_rating, draw_rating_set, plot_question,
     plot_rating_set, rating_colors,
 )
-from kyodo_analysis.report.questions import rating_sets
-from kyodo_analysis.choices import choice_answers, choice_counts, option_table, options_from_answers
+from kyodo_analysis.choices import choice_answers, choice_counts, option_table, options_from_answers, rating_sets
 from kyodo_analysis.figures.style import grey_level, style
 from kyodo_analysis.input.roles import infer_roles
 

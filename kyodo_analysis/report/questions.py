@@ -6,20 +6,32 @@ question × 区分); every other question gets its own chart. Each question keep
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..choices import (
-    association_test, choice_counts, crosstab_with_intent, neutral_option, options_from_answers, survey_answers,
+    association_test, choice_counts, crosstab_with_intent, neutral_option, options_from_answers, rating_sets,
+    survey_answers,
 )
 from ..figures.choices import MULTIPLE_NOTE, plot_question, plot_rating_set, question_title, rating_set_title
 from ..input.layout import NO_ANSWER
 from .specs import _pct
 
-if TYPE_CHECKING:
-    from .build import _Writer
+
+
+class Writer(Protocol):
+    """What this section needs of the report's writer (report.build._Writer)."""
+
+    def table(self, frame: pd.DataFrame, name: str, labels: dict[str, str] | None = None) -> list[Path]:
+        """Write a table; return its files."""
+
+    def figure(self, name: str, title: str, caption: str, make: Callable[[], Figure],
+               key_numbers: list[str], tables: list[Path], *, cost: float = 1.0) -> None:
+        """Queue a figure."""
 
 _TEST_NAMES = {"fisher_exact": "Fisherの正確検定", "monte_carlo_chi2": "モンテカルロ法による並べ替え検定", "none": "なし"}
 _CAPTIONS = {
@@ -40,18 +52,7 @@ def choice_key_numbers(counts: pd.DataFrame) -> list[str]:
     return lines
 
 
-def rating_sets(options: pd.DataFrame, questions: Sequence[str]) -> list[list[str]]:
-    """Rating questions grouped by their scale (same options in the same order), only groups of two or more."""
-    by_scale: dict[tuple[str, ...], list[str]] = {}
-    for question in questions:
-        rows = options[(options["question"] == question) & (options["role"] == "rating")]
-        if len(rows):
-            scale = tuple(o for o in rows.sort_values("order", kind="stable")["option"] if o != NO_ANSWER)
-            by_scale.setdefault(scale, []).append(question)
-    return [qs for qs in by_scale.values() if len(qs) >= 2]
-
-
-def question_section(out: _Writer, choices: pd.DataFrame, years: Sequence[int], survey_title: str) -> None:
+def question_section(out: Writer, choices: pd.DataFrame, years: Sequence[int], survey_title: str) -> None:
     """Queue the figures and write the tables of every choice, rating and attribute question, per year (none: nothing)."""
     if choices.empty:
         return
@@ -66,7 +67,7 @@ def question_section(out: _Writer, choices: pd.DataFrame, years: Sequence[int], 
         asked = [q for q in questions if (year_counts["question"] == q).any()]
         sets = rating_sets(options, asked)
         in_set = {q: i for i, qs in enumerate(sets) for q in qs}
-        set_tables: dict[int, list] = {i: [] for i in range(len(sets))}
+        set_tables: dict[int, list[Path]] = {i: [] for i in range(len(sets))}
         set_numbers: dict[int, list[str]] = {i: [] for i in range(len(sets))}
         year_answers = answers[answers["fiscal_year"] == fy]
         for number, question in enumerate(questions, start=1):
