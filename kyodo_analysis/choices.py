@@ -128,9 +128,16 @@ def choice_counts(
 
 
 def question_counts(choices: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
-    """Counts of the loader's ``Survey.choices`` per question × ``by``, every option of a rating scale included."""
+    """Counts of the loader's ``Survey.choices`` per question × ``by``, every option of a rating scale included.
+
+    Questions come in the order the questionnaires ask them (first appearance), not by name.
+    """
     answers = survey_answers(choices)
-    return choice_counts(answers, by, options=options_from_answers(answers))
+    counts = choice_counts(answers, by, options=options_from_answers(answers))
+    if counts.empty:
+        return counts
+    rank = {q: i for i, q in enumerate(dict.fromkeys(answers["question"]))}
+    return counts.sort_values("question", key=lambda q: q.map(rank), kind="stable", ignore_index=True)
 
 
 def rating_sets(table: pd.DataFrame, questions: Sequence[str] | None = None) -> list[list[str]]:

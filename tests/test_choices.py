@@ -87,3 +87,22 @@ def test_larger_table_uses_seeded_monte_carlo() -> None:
     assert 0 < first.p_value < 0.05
     independent = pd.DataFrame(np.full((3, 3), 4))
     assert association_test(independent, draws=199).p_value == 1.0
+
+
+def test_question_counts_keep_the_questionnaire_order_and_find_rating_sets() -> None:
+    from kyodo_analysis.choices import question_counts, rating_sets
+
+    rows = []
+    for i, (lecture, workshop) in enumerate([("満足", "とても満足"), ("ふつう", "満足"), ("不満", None)], start=1):
+        for question, option, order in (("講演の満足度", lecture, 1), ("ワークショップの満足度", workshop, 0),
+                                        ("年代", "20代", 0)):
+            rows.append({"file": "a.xlsx", "sheet": "回答", "row": i, "fiscal_year": 2018, "group": "市民",
+                         "intent": "思う", "question": question,
+                         "role": "attribute" if question == "年代" else "rating",
+                         "option": option or "無回答", "order": order if option else 5})
+    counts = question_counts(pd.DataFrame(rows), by=("group",))
+    assert list(dict.fromkeys(counts["question"])) == ["講演の満足度", "ワークショップの満足度", "年代"]
+    assert rating_sets(counts) == [["講演の満足度", "ワークショップの満足度"]]
+    lecture = counts[counts["question"] == "講演の満足度"]
+    assert lecture["option"].tolist() == ["とても満足", "満足", "ふつう", "やや不満", "不満", "無回答"]
+    assert lecture["count"].tolist() == [0, 1, 1, 0, 1, 0]

@@ -523,7 +523,7 @@ def test_a_year_without_data_stops_a_notebook_with_one_sentence_before_replacing
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert len(errors) == 1
     assert errors[0]["traceback"] == [
-        "2020年度の回答がありません。データのある年度は 2015年度・2016年度・2017年度 です。"
+        "2020年度の回答がありません。データのある年度は 2015年度・2016年度・2017年度・2018年度・2019年度 です。"
         "notebooks/parameters.toml の fiscal_year を直してから、もう一度上から実行してください。"
     ]
     assert not (project / "reports").exists()

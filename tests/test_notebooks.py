@@ -16,7 +16,7 @@ import run_notebooks  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED = ["01-load-and-validate.ipynb", "02-collaboration-intent.ipynb",
-            "03-free-text-themes.ipynb", "04-report-export.ipynb"]
+            "03-free-text-themes.ipynb", "04-report-export.ipynb", "05-question-types.ipynb"]
 # Absolute paths (POSIX, Windows drives and UNC shares) and this machine's own folders.
 LEAK = re.compile("|".join([
     r"/(?:work|home|root|tmp|Users|private|var/folders)/", r"\b[A-Za-z]:[\\/]", r"\\\\[A-Za-z0-9_.-]+\\",
@@ -38,12 +38,13 @@ def _nbval(project: Path) -> subprocess.CompletedProcess:
 def test_nbval_passes_on_the_data_and_fails_when_one_answer_changes(tmp_path):
     project = run_notebooks.copy_sample_project(tmp_path, names=["02-collaboration-intent.ipynb"])
     assert _nbval(project).returncode == 0
-    # One 2017 citizen's 「思う」 becomes 「思わない」: 19 → 18 in the committed count table.
-    workbook_path = project / "data" / "raw" / "sample_2017.xlsx"
+    # One citizen's 「思う」 in the notebooks' year (parameters.toml: 2018) becomes 「思わない」: 19 → 18
+    # in the committed count table (tools/sample_data/fy2018.csv: 19 citizens answered 思う).
+    workbook_path = project / "data" / "raw" / "sample_2018.xlsx"
     workbook = load_workbook(workbook_path)
     sheet = workbook["回答"]
-    row = next(r for r in range(4, sheet.max_row + 1) if sheet[f"B{r}"].value == "NPO" and sheet[f"D{r}"].value == "思う")
-    sheet[f"D{row}"] = "思わない"
+    row = next(r for r in range(4, sheet.max_row + 1) if sheet[f"B{r}"].value == "NPO" and sheet[f"F{r}"].value == "思う")
+    sheet[f"F{row}"] = "思わない"
     workbook.save(workbook_path)
     failed = _nbval(project)
     assert failed.returncode != 0
@@ -65,7 +66,7 @@ def _output_texts(notebook: nbformat.NotebookNode) -> list[str]:
     return texts
 
 
-def test_all_four_notebooks_are_there():
+def test_all_five_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == EXPECTED
 
 

@@ -16,6 +16,7 @@ from matplotlib.colors import to_hex
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..choices import neutral_option
 from ..input.layout import GROUP_ORDER, NO_ANSWER
 from .style import GROUP_COLORS, GROUP_HATCHES, SURVEY, TOTAL, _heading, grey_level, styled
 
@@ -238,10 +239,13 @@ def question_title(question: str, role: str) -> str:
 @styled
 def plot_question(data: pd.DataFrame, *, neutral: str | None = None, fiscal_year: int | None = None,
                   survey: str = SURVEY) -> Figure:
-    """Draw one question's chart by its role in the report style, with the survey/year/n heading."""
+    """Draw one question's chart by its role in the report style, with the survey/year/n heading.
+
+    ``neutral`` defaults to the neutral option of the known scale the rating's options are.
+    """
     role = str(data["role"].iloc[0])
     if role == "rating":
-        ax = draw_rating(data, neutral=neutral)
+        ax = draw_rating(data, neutral=neutral if neutral is not None else neutral_option(_options(data)))
     elif role == "multiple_choice":
         ax = draw_multiple_choice(data)
     else:
@@ -261,8 +265,11 @@ def rating_set_title(questions: Sequence[str]) -> str:
 @styled
 def plot_rating_set(data: pd.DataFrame, *, neutral: str | None = None, fiscal_year: int,
                     survey: str = SURVEY) -> Figure:
-    """Draw several rating questions that share a scale in one diverging chart, with the heading."""
-    ax = draw_rating_set(data, neutral=neutral)
+    """Draw several rating questions that share a scale in one diverging chart, with the heading.
+
+    ``neutral`` defaults to the neutral option of the known scale the options are.
+    """
+    ax = draw_rating_set(data, neutral=neutral if neutral is not None else neutral_option(_options(data)))
     n = max(respondent_count(data[data["question"].astype(str) == q]) for q in _questions(data))
     _heading(ax.figure, rating_set_title(_questions(data)), [fiscal_year], f"回答者 n={n}", survey)
     return ax.figure
