@@ -55,6 +55,16 @@ class ExtraSection:
 
 
 @dataclass
+class GroupWorkSection:
+    """The group worksheets of the year: the ask-vs-offer figure, one sentence, and each group's statements."""
+
+    title: str
+    sentence: str
+    figure: Path | None
+    groups: list[tuple[str, list[tuple[str, list[str]]]]]  # group label -> [(question, [statements, masked])]
+
+
+@dataclass
 class ChapterData:
     """Everything the chapter shows, for one fiscal year."""
 
@@ -70,6 +80,7 @@ class ChapterData:
     workshop: str | None = None
     workshop_date: str | None = None
     extra_sections: list[ExtraSection] = field(default_factory=list)
+    group_work: GroupWorkSection | None = None
 
 
 def load_wording(path: str | Path | None = None) -> dict[str, Any]:
@@ -311,6 +322,21 @@ def build_chapter(data: ChapterData, wording: Mapping[str, Any] | None = None) -
         figures.add(data.figures.get("themes"), data.figure_titles.get("themes", heads["themes"]))
         for line in themes_sentences(data.themes, wording, period=_period_label(data.years)):
             doc.add_paragraph(line)
+
+    if data.group_work is not None:
+        work = data.group_work
+        doc.add_heading(heads["group_work"], level=2)
+        figures.add(work.figure, work.title)
+        if work.sentence:
+            doc.add_paragraph(work.sentence)
+        doc.add_paragraph(words["group_work"])
+        doc.add_heading(heads["group_statements"], level=3)
+        for label, questions in work.groups:
+            doc.add_paragraph(words["group_label"].format(group=label)).runs[0].bold = True
+            for question, statements in questions:
+                doc.add_paragraph(f"{question}:")
+                for statement in statements:
+                    doc.add_paragraph(statement, style="List Bullet")
 
     if len(data.years) >= 2:
         doc.add_heading(heads["trend"], level=2)

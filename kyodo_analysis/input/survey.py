@@ -40,6 +40,15 @@ from .roles import (
     split_multiple,
 )
 from .safety import Password
+from .worksheets import (
+    EMPTY_WORKSHEET,
+    WorksheetLayout,
+    WorksheetPart,
+    find_worksheet_header,
+    group_frame,
+    read_worksheet,
+    statement_frame,
+)
 from .years import fiscal_year_from_text, fiscal_year_from_value, fiscal_year_readings
 
 HEADER_SEARCH_ROWS = 20
@@ -94,6 +103,9 @@ class Survey:
     notes: list[str] = field(default_factory=list)
     # Choice, rating and attribute answers: one row per respondent × question (× chosen option).
     choices: pd.DataFrame = field(default_factory=lambda: _choice_frame([]))
+    # Group worksheets: one row per workshop group, and one row per statement its members wrote together.
+    groups: pd.DataFrame = field(default_factory=lambda: group_frame([]))
+    statements: pd.DataFrame = field(default_factory=lambda: statement_frame([]))
 
     @property
     def ok(self) -> bool:
@@ -597,8 +609,26 @@ class _AnswerSheet:
     own_years: list[_YearSource]
     fiscal_year: int | None = None
 
+    @property
+    def sheet_name(self) -> str:
+        return self.reader.sheet.name or ""
 
-def _decide_years(name: str, sheets: list[_AnswerSheet], book_years: list[_YearSource], year: int | None,
+
+@dataclass
+class _GroupSheet:
+    """A group worksheet that was read, with the years stated on it (decided like an answer sheet's)."""
+
+    part: WorksheetPart
+    sheet: RawSheet
+    own_years: list[_YearSource]
+    fiscal_year: int | None = None
+
+    @property
+    def sheet_name(self) -> str:
+        return self.sheet.name or ""
+
+
+def _decide_years(name: str, sheets: Sequence[_AnswerSheet | _GroupSheet], book_years: list[_YearSource], year: int | None,
                   problems: list[Problem], notes: list[str]) -> None:
     """Give each answer sheet its fiscal year, comparing every reading (cells, sheet names, file name, --year).
 
@@ -644,7 +674,7 @@ def _decide_years(name: str, sheets: list[_AnswerSheet], book_years: list[_YearS
                 continue
             stated = year
         if stated is None:
-            undecided.append(sheet.reader.sheet.name or "")
+            undecided.append(sheet.sheet_name)
         sheet.fiscal_year = stated
     if undecided and not name_unclear:
         if several:
@@ -732,6 +762,7 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
     problems: list[Problem] = []
     notes: list[str] = []
     answer_sheets: list[_AnswerSheet] = []
+    group_sheets: list[_GroupSheet] = []
     skipped: list[str] = []  # sheets recognised as something other than answers
     book_years: list[_YearSource] = []
     has_content = False  # anything typed outside the 概要 sheet
@@ -750,6 +781,12 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
                 problems.append(Problem(name, sheet.name, None, "シートが空です — 回答を入力したシートか確かめてください"))
             else:
                 notes.append(f"{name}: 空のシート「{label}」を読み飛ばしました。")
+            continue
+        worksheet = None if kind in ("legend", "notes") else find_worksheet_header(sheet, vocab)
+        if worksheet is not None:
+            has_content = True
+            group_sheets.append(_read_group_sheet(name, sheet, worksheet, vocab, problems, notes))
+            headers_seen.extend(worksheet.headers.values())
             continue
         if kind in ("legend", "notes", "group_worksheet"):
             notes.append(f"{name}: シート「{label}」は{_ROLE_NOTES[kind]}とみなし、回答としては読み込みません。")
@@ -824,7 +861,9 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
         answer_sheets.append(_AnswerSheet(reader, own_years))
         problems.extend(reader.problems)
         notes.extend(reader.notes)
-    if not answer_sheets and not problems and skipped:
+    if not answer_sheets and group_sheets:
+        pass  # a file of group worksheets only: nothing else is expected in it
+    elif not answer_sheets and not problems and skipped:
         problems.append(Problem(name, None, None,
             f"回答のシートがありません — シート「{'」「'.join(skipped)}」は回答ではないシートとみなしました（メモを参照）。"
             "回答を入力したシートがあるか確かめてください"))
@@ -832,15 +871,35 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
         problems.append(Problem(name, None, None,
             f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「区分」「協働したいと思いますか」などの見出しが必要です"))
     # A file with nothing in it has no year to find; saying so would only add noise to 空です.
-    if has_content and answer_sheets:
-        _decide_years(name, answer_sheets, book_years, year, problems, notes)
+    if has_content and (answer_sheets or group_sheets):
+        _decide_years(name, [*answer_sheets, *group_sheets], book_years, year, problems, notes)
     respondents = [dict(r, fiscal_year=s.fiscal_year) for s in answer_sheets for r in s.reader.respondents]
     comments = [dict(c, fiscal_year=s.fiscal_year) for s in answer_sheets for c in s.reader.comments]
     choices = _choice_frame([dict(c, fiscal_year=s.fiscal_year) for s in answer_sheets for c in s.reader.choices])
     resp, comm = _frames(respondents, comments)
     problems += _duplicate_ids(name, [s.reader for s in answer_sheets])
     times = {(name, s.reader.sheet.name or "", row): time for s in answer_sheets for row, time in s.reader.answer_times.items()}
-    return Survey(resp, comm, problems, notes, choices), times
+    groups = group_frame([dict(g, fiscal_year=s.fiscal_year) for s in group_sheets for g in s.part.groups])
+    statements = statement_frame([dict(t, fiscal_year=s.fiscal_year) for s in group_sheets for t in s.part.statements])
+    return Survey(resp, comm, problems, notes, choices, groups, statements), times
+
+
+def _read_group_sheet(name: str, sheet: RawSheet, layout: WorksheetLayout, vocab: Vocabulary,
+                      problems: list[Problem], notes: list[str]) -> _GroupSheet:
+    """Read a group worksheet and the years stated on it; its problems and notes join the file's."""
+    problems.extend(_bad_cell_problems(name, sheet, len(sheet.rows)))
+    notes.extend(_cleaned_notes(name, sheet))
+    part = read_worksheet(name, sheet, layout, vocab)
+    problems.extend(Problem(name, sheet.name, cell, message, code) for cell, message, code in part.problems)
+    notes.extend(part.notes)
+    if not part.groups and not part.problems:
+        problems.append(Problem(name, sheet.name, None, "ワークシートの見出し行の下にグループが 1 つもありません",
+                                EMPTY_WORKSHEET))
+    own_years = _years_in_cells(sheet, layout.header_row - 1)
+    named = _sheet_name_year(sheet)
+    if named is not None:
+        own_years.insert(0, named)
+    return _GroupSheet(part, sheet, own_years)
 
 
 _ROLE_NAMES = {"group": "区分", "intent": "「協働したいと思いますか」", "respondent_id": "回答者ID"}
@@ -1012,7 +1071,9 @@ def load_questionnaires(
     choices = pd.concat([_choice_frame([]), *(p.choices for p in parts if not p.choices.empty)], ignore_index=True)
     kept = set(zip(resp["file"], resp["sheet"], resp["row"]))
     choices = choices[[place in kept for place in zip(choices["file"], choices["sheet"], choices["row"])]]
-    return Survey(resp, comm, problems, notes, choices.reset_index(drop=True))
+    groups = group_frame([row for p in parts for row in p.groups.to_dict("records")])
+    statements = statement_frame([row for p in parts for row in p.statements.to_dict("records")])
+    return Survey(resp, comm, problems, notes, choices.reset_index(drop=True), groups, statements)
 
 
 COPY_ADVICE = "同じファイルの写しではありませんか。"

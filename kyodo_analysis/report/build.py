@@ -31,6 +31,7 @@ from ..rules.tag import compare_groups, tag_comments, theme_shares, with_matched
 from ..text.tokens import DEFAULT_EXCLUDE
 from ..text.words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 from .html import _FigureJob, render_index
+from .group_work import GroupWorkResult, group_work_section
 from .questions import question_section
 from .specs import (
     FIGURES,
@@ -261,6 +262,8 @@ def _build_report(
             notes.append("年度が 1 つだけのため、推移の図と年度別の比較は作っていません。")
 
         question_section(out, survey.choices, years, survey_title)
+        group_work = group_work_section(out, _printable_places(survey.statements), survey.groups, respondents,
+                                        rules=rules, years=years, survey_title=survey_title, period=period)
 
         comparison = None
         if len(tagged):
@@ -314,7 +317,8 @@ def _build_report(
         out.render(default_processes() if processes is None else processes)
         with watch.stage("Word"):
             _write_chapter(root, out.figures, respondents=respondents, tagged=tagged, shares=shares,
-                           comparison=comparison, years=years, year=chapter_fy, workshop=survey_title, period=period)
+                           comparison=comparison, years=years, year=chapter_fy, workshop=survey_title, period=period,
+                           group_work=group_work)
         with watch.stage("index.html"):
             counts = (f"{plots.years_label(years)}・回答者 {len(respondents)}人・"
                       f"自由記述 {len(comments)}件・手作業で修正したテーマ {fixed.count}件")
@@ -337,7 +341,7 @@ def _build_report(
 
 def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.DataFrame, tagged: pd.DataFrame,
                    shares: pd.DataFrame, comparison: pd.DataFrame | None, years: list[int], year: int,
-                   workshop: str, period: str) -> Path:
+                   workshop: str, period: str, group_work: GroupWorkResult) -> Path:
     """The report's one hook into the Word chapter: write ``report.docx`` from what was counted."""
     pngs = {f.name: root / p for f in figures for p in f.files if p.suffix == ".png"}
     wanted = {"intent": f"{year}_intent_by_group", "themes": f"{period}_themes_by_group",
@@ -352,6 +356,11 @@ def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.Dat
     data.extra_sections = [
         chapter.ExtraSection(f.title, "。".join(f.key_numbers) + "。" if f.key_numbers else "", pngs.get(f.name))
         for f in figures if f.name.startswith(f"{year}_question_")]
+    if year in group_work.statements:
+        name = group_work.figure_names[year]
+        data.group_work = chapter.GroupWorkSection(
+            next(f.title for f in figures if f.name == name), group_work.sentences[year], pngs.get(name),
+            group_work.statements[year])
     return chapter.write_chapter(root / chapter.DOCX_NAME, data)
 
 
