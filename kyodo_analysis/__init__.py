@@ -52,6 +52,14 @@ _API: dict[str, str] = {
     # quotes and privacy
     "mask_personal_data": "quotes",
     "select_quotes": "quotes",
+    # group worksheets
+    "ask_offer_contrast": "group_work",
+    "group_statements": "group_work",
+    "group_theme_shares": "group_work",
+    "split_statements": "input.worksheets",
+    "statements_by_theme": "group_work",
+    "tally_beside_questionnaire": "group_work",
+    "plot_ask_offer": "figures.group_work",
     # figures
     "cooccurrence": "figures.words",
     "network_layout": "figures.words",

@@ -16,7 +16,8 @@ import run_notebooks  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED = ["01-load-and-validate.ipynb", "02-collaboration-intent.ipynb",
-            "03-free-text-themes.ipynb", "04-report-export.ipynb", "05-question-types.ipynb"]
+            "03-free-text-themes.ipynb", "04-report-export.ipynb", "05-question-types.ipynb",
+            "06-group-worksheets.ipynb"]
 # Absolute paths (POSIX, Windows drives and UNC shares) and this machine's own folders.
 LEAK = re.compile("|".join([
     r"/(?:work|home|root|tmp|Users|private|var/folders)/", r"\b[A-Za-z]:[\\/]", r"\\\\[A-Za-z0-9_.-]+\\",
@@ -66,7 +67,7 @@ def _output_texts(notebook: nbformat.NotebookNode) -> list[str]:
     return texts
 
 
-def test_all_five_notebooks_are_there():
+def test_all_six_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == EXPECTED
 
 

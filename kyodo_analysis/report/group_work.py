@@ -25,14 +25,6 @@ CAPTION = ("各グループがワークシートに書いた意見（箇条書�
            "グループ数です。")
 TALLY_NOTE = ("ワークシートに書かれた問1の人数は、グループ討議の場での挙手などによるもので、アンケートの回答者とは"
               "別の集計です。アンケートの人数と足し合わせてはいません。")
-_LABELS = {
-    "fiscal_year": "年度", "question": "設問", "theme": "テーマ", "groups": "挙げたグループ数", "n_groups": "グループ数",
-    "share": "割合", "ask_groups": f"{ASK_LABEL}（グループ数）", "offer_groups": f"{OFFER_LABEL}（グループ数）",
-    "ask_share": f"{ASK_LABEL}（割合）", "offer_share": f"{OFFER_LABEL}（割合）", "difference": "差（求める−できる）",
-    "answer": "回答", "worksheet_people": "ワークシートの人数", "worksheet_groups": "人数を書いたグループ数",
-    "questionnaire_people": "アンケートの人数", "questionnaire_n": "アンケートの回答者数",
-    "work_group": "グループ", "text": "意見", "file": "ファイル", "sheet": "シート", "cell": "セル",
-}
 
 
 @dataclass
@@ -68,13 +60,13 @@ def group_work_section(out: Writer, statements: pd.DataFrame, groups: pd.DataFra
     tagged = tag_comments(statements, rules=rules)
     shares = group_theme_shares(tagged, groups[groups["fiscal_year"].isin(years)], themes=rules.names)
     contrast = ask_offer_contrast(shares)
-    tables = out.table(shares, f"{period}_group_themes", _LABELS)
-    tables += out.table(contrast, f"{period}_group_ask_offer", _LABELS)
+    tables = out.table(shares, f"{period}_group_themes")
+    tables += out.table(contrast, f"{period}_group_ask_offer")
     tally = tally_beside_questionnaire(groups[groups["fiscal_year"].isin(years)], respondents)
     if tally["worksheet_people"].notna().any():
-        tables += out.table(tally, f"{period}_group_intent_tally", _LABELS)
+        tables += out.table(tally, f"{period}_group_intent_tally")
     quotes = statements_by_theme(tagged, themes=rules.names)
-    tables += out.table(quotes, f"{period}_group_statements_by_theme", _LABELS)
+    tables += out.table(quotes, f"{period}_group_statements_by_theme")
     for fy in years:
         part = contrast[contrast["fiscal_year"] == fy]
         if part.empty:
