@@ -157,3 +157,5 @@ def test_report_shows_the_worksheet_figure_tables_and_chapter_section(tmp_path: 
     assert "グループごとの意見" in texts
     assert "グループ 12" in texts
     assert "自分たちの考えをまとめてから話し合いに臨む" in texts
+    # The groups' 問1 head counts are shown beside the questionnaire's, never added to them.
+    assert any("思う40人" in t and "アンケートでは思う30人" in t for t in texts)

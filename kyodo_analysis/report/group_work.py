@@ -50,6 +50,17 @@ def contrast_key_numbers(contrast: pd.DataFrame) -> list[str]:
     return lines
 
 
+def tally_sentence(tally: pd.DataFrame) -> str:
+    """One sentence of the worksheets' 問1 head counts beside the questionnaire's, or "" when none were written."""
+    written = tally.dropna(subset=["worksheet_people"])
+    if written.empty:
+        return ""
+    sheet = "、".join(f"{r.answer}{int(r.worksheet_people)}人" for r in written.itertuples())
+    asked = "、".join(f"{r.answer}{int(r.questionnaire_people)}人" for r in written.itertuples())
+    return (f"ワークシートに書かれた問1の人数（{int(written['worksheet_groups'].iloc[0])} グループ）は{sheet}で、"
+            f"アンケートでは{asked}でした（別の集計のため、足し合わせていません）。")
+
+
 def group_work_section(out: Writer, statements: pd.DataFrame, groups: pd.DataFrame, respondents: pd.DataFrame,
                        *, rules: RuleSet, years: Sequence[int], survey_title: str, period: str) -> GroupWorkResult:
     """Queue the ask-vs-offer figure per year and write the worksheet tables (no worksheet: nothing)."""
@@ -79,5 +90,6 @@ def group_work_section(out: Writer, statements: pd.DataFrame, groups: pd.DataFra
                    key_numbers, tables)
         result.figure_names[fy] = name
         result.statements[fy] = group_statements(statements, fy)
-        result.sentences[fy] = "。".join(key_numbers) + "。" if key_numbers else ""
+        result.sentences[fy] = ("。".join(key_numbers) + "。" if key_numbers else "") + tally_sentence(
+            tally[tally["fiscal_year"] == fy])
     return result
