@@ -48,6 +48,9 @@ def _describe_counts(survey: Survey) -> list[str]:
         groups = rows["group"].value_counts(sort=False)
         parts = "・".join(f"{g} {n}" for g, n in groups.items() if n)
         lines.append(f"OK {file}: {year}年度 回答 {len(rows)} 件（{parts}）")
+    for (file, year), groups in survey.groups.groupby(["file", "fiscal_year"], sort=True, dropna=False):
+        statements = int((survey.statements["file"] == file).sum())
+        lines.append(f"OK {file}: {year}年度 ワークシート {len(groups)} グループ（意見 {statements} 件）")
     return lines
 
 

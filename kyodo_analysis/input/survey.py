@@ -985,6 +985,8 @@ def infer_columns(paths: Iterable[str | os.PathLike[str]], *, vocabulary: Vocabu
             kind = vocab.sheet_kind(sheet.name) if sheet.name else None
             if kind is not None and kind != "tally":
                 continue
+            if find_worksheet_header(sheet, vocab) is not None:
+                continue  # a group worksheet: its columns are read by worksheets.toml, not by roles
             layout = _find_header(sheet, vocab, grouped=(vocab.group(sheet.name) if sheet.name else None) is not None)
             if layout is None:
                 continue
