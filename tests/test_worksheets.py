@@ -159,3 +159,17 @@ def test_report_shows_the_worksheet_figure_tables_and_chapter_section(tmp_path: 
     assert "自分たちの考えをまとめてから話し合いに臨む" in texts
     # The groups' 問1 head counts are shown beside the questionnaire's, never added to them.
     assert any("思う40人" in t and "アンケートでは思う30人" in t for t in texts)
+
+
+def test_process_writes_the_worksheet_tables_and_removes_its_own_stale_ones(tmp_path: Path) -> None:
+    from kyodo_analysis.input.survey import write_processed
+
+    out = tmp_path / "processed"
+    written = write_processed(load_questionnaire(SAMPLE), out)
+    assert {p.name for p in written} >= {"worksheet_groups.csv", "worksheet_statements.csv"}
+    assert len(pd.read_csv(out / "worksheet_statements.csv", encoding="utf-8-sig")) == 64
+    (out / "notes.csv").write_text("mine", encoding="utf-8")
+    plain = write_xlsx(tmp_path / "2019.xlsx", {"回答": [["区分", "協働したいと思いますか"], ["市民", "思う"]]})
+    write_processed(load_questionnaire(plain), out)
+    assert not (out / "worksheet_groups.csv").exists() and not (out / "worksheet_statements.csv").exists()
+    assert (out / "notes.csv").read_text(encoding="utf-8") == "mine"

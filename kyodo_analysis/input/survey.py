@@ -44,6 +44,7 @@ from .worksheets import (
     EMPTY_WORKSHEET,
     WorksheetLayout,
     WorksheetPart,
+    STATEMENT_COLUMNS,
     find_worksheet_header,
     group_frame,
     read_worksheet,
@@ -1158,6 +1159,8 @@ def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 
 PROCESSED_FILES = ("respondents.csv", "comments.csv", "questionnaire.xlsx")
 CHOICES_FILE = "choices.csv"
+GROUPS_FILE = "worksheet_groups.csv"
+STATEMENTS_FILE = "worksheet_statements.csv"
 
 
 def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -1169,30 +1172,42 @@ def write_processed(survey: Survey, out_dir: str | os.PathLike[str]) -> list[Pat
     """
     names = list(PROCESSED_FILES)
     sheets = {"回答者": survey.respondents, "自由記述": survey.comments}
+    # Tables written only when the input has them; an earlier run's copy is removed when it no longer does.
+    optional = [(CHOICES_FILE, "選択式の回答", survey.choices), (GROUPS_FILE, "ワークシートのグループ", survey.groups),
+                (STATEMENTS_FILE, "ワークシートの意見", survey.statements)]
     with atomic_files(out_dir) as staging:
         write_csv(survey.respondents, staging / PROCESSED_FILES[0])
         write_csv(survey.comments, staging / PROCESSED_FILES[1])
-        if not survey.choices.empty:  # questionnaires with choice or rating questions only
-            write_csv(survey.choices, staging / CHOICES_FILE)
-            sheets["選択式の回答"] = survey.choices
-            names.append(CHOICES_FILE)
+        for name, sheet, frame in optional:
+            if not frame.empty:
+                write_csv(frame, staging / name)
+                sheets[sheet] = frame
+                names.append(name)
         write_xlsx(sheets, staging / PROCESSED_FILES[2])
-    stale = Path(out_dir) / CHOICES_FILE
-    if survey.choices.empty and _written_choices(stale):
-        stale.unlink()
+    for name, _, frame in optional:
+        stale = Path(out_dir) / name
+        if frame.empty and _written_by_us(stale, _written_columns(name), more=name == GROUPS_FILE):
+            stale.unlink()
     return [Path(out_dir) / name for name in names]
 
 
-def _written_choices(path: Path) -> bool:
-    """Tell whether ``path`` is a choices table write_processed wrote (BOM and its exact header line)."""
+def _written_columns(name: str) -> list[str]:
+    """The header write_processed gives the optional table ``name`` (for groups, the columns before the counts)."""
+    if name == CHOICES_FILE:
+        return list(CHOICE_COLUMNS)
+    if name == STATEMENTS_FILE:
+        return list(STATEMENT_COLUMNS)
+    return list(group_frame([]).columns)
+
+
+def _written_by_us(path: Path, columns: Sequence[str], *, more: bool = False) -> bool:
+    """Tell whether ``path`` is a table write_processed wrote (BOM and its header line; ``more``: further columns follow)."""
     if path.is_symlink() or not path.is_file():
         return False
-    header = ("\ufeff" + ",".join(CHOICE_COLUMNS)).encode("utf-8")
+    header = ("\ufeff" + ",".join(columns)).encode("utf-8")
     with open(path, "rb") as f:
-        first = f.readline(len(header) + 3)
-    return first.rstrip(b"\r\n") == header
-
-
+        first = f.readline(1 << 16).rstrip(b"\r\n")
+    return first == header or (more and first.startswith(header + b","))
 
 
 # The invented sample files bundled in data/raw/ (see README); real files are named freely.
