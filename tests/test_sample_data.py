@@ -31,7 +31,7 @@ def _source(year: int) -> list[dict[str, str]]:
 
 def test_samples_cover_five_years_and_layouts():
     assert [p.name for p in SAMPLES] == ["sample_2016.xlsx", "sample_2017.xlsx", "sample_2018.xlsx",
-                                         "sample_2019_forms.xlsx", "sample_H27.csv"]
+                                         "sample_2019_forms.xlsx", "sample_2019_worksheet.xlsx", "sample_H27.csv"]
     survey = load_questionnaires(SAMPLES)
     assert survey.ok, [str(p) for p in survey.problems]
     assert sorted(survey.respondents["fiscal_year"].unique()) == list(YEARS)
