@@ -42,6 +42,7 @@ COLUMN_LABELS: dict[str, str] = {
     "status": "状態",
     "location": "場所",
     "message": "内容",
+    "code": "コード",
     "word": "語",
     "occurrences": "出現回数",
     "pos": "品詞",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import KyodoError
 from .input.years import fiscal_year_readings
 
 PARAMETERS_FILE = "parameters.toml"
@@ -15,7 +16,7 @@ PARAMETERS_FILE = "parameters.toml"
 YEAR_ENV = "KYODO_FISCAL_YEAR"
 
 
-class NotebookStop(Exception):
+class NotebookStop(KyodoError):
     """A reason to stop a notebook, in one Japanese sentence; Jupyter shows the sentence, not a traceback."""
 
     def _render_traceback_(self) -> list[str]:

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from ..errors import NoDataError
 from .style import (
     ABOVE_BAR_PT,
     ANSWERS,
@@ -207,11 +208,11 @@ def plot_intent_by_group(
     if fiscal_year is None:
         years = sorted(shares["fiscal_year"].unique())
         if len(years) != 1:
-            raise ValueError("年度が複数あります。fiscal_year を指定してください。")
+            raise NoDataError("年度が複数あります。fiscal_year を指定してください。")
         fiscal_year = int(years[0])
     frame = shares[shares["fiscal_year"] == fiscal_year]
     if frame.empty:
-        raise ValueError(f"{fiscal_year}年度のデータがありません。")
+        raise NoDataError(f"{fiscal_year}年度のデータがありません。")
     fig = _new_figure(figsize=(7.5, 1.2 + 0.55 * len(_ordered_groups(frame, groups)) + 1.2), layout="constrained")
     ax = fig.subplots()
     labels = _draw_intent_bars(ax, frame, groups)
@@ -234,7 +235,7 @@ def plot_intent_by_group_years(
     """Draw the intent bars of every fiscal year as side-by-side panels."""
     years = sorted(int(y) for y in shares["fiscal_year"].unique())
     if not years:
-        raise ValueError("データがありません。")
+        raise NoDataError("データがありません。")
     rows = len(_ordered_groups(shares, groups))
     # Wrap after a few years so ten years stay readable on an A4 page.
     ncols = min(len(years), max_columns)
@@ -275,7 +276,7 @@ def plot_intent_trend(
     frame = frame[frame["answer"] == answer]
     years = sorted(int(y) for y in frame["fiscal_year"].unique())
     if len(years) < 2:
-        raise ValueError("推移の図には2年度以上のデータが必要です。")
+        raise NoDataError("推移の図には2年度以上のデータが必要です。")
     rows = _ordered_groups(frame, groups)
     fig = _new_figure(figsize=(7.5, 4.8), layout="constrained")
     ax = fig.subplots()

@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
+from ..errors import SetupError
 SURVEY = "協働のまちづくりワークショップ アンケート"
 ANSWERS = ("思う", "どちらとも言えない", "思わない")
 NO_ANSWER = "無回答"
@@ -80,7 +81,7 @@ def font_path() -> Path:
     # Importing matplotlib_fontja would rewrite the global rcParams, so only locate it.
     spec = importlib.util.find_spec("matplotlib_fontja")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("matplotlib-fontja が見つかりません。`make setup` で入れ直してください。")
+        raise SetupError("matplotlib-fontja が見つかりません。`make setup` で入れ直してください。")
     return Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import figures as plots
+from ..errors import KyodoError
 from ..input.survey import Problem
 
 SAMPLE_BANNER = "架空のサンプルデータによる集計です"
@@ -23,8 +24,10 @@ _EDGE_LABELS = {
 _CLOUD_NAMES = {"市民": "citizens", "職員": "staff", plots.TOTAL: "all"}
 
 
-class ReportError(ValueError):
+class ReportError(KyodoError, ValueError):
     """The report cannot be made from this input or into this folder; the message says why, in Japanese."""
+
+    code = "report"
 
 
 @dataclass

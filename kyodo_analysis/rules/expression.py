@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from ..errors import KyodoError
 from ..text.tokens import RawToken, forms, normalize, tokenize
 from ..text.tokens import get_tokenizer
 
@@ -28,8 +29,10 @@ _SENTENCE_END_POS = ("記号,句点",)
 _SENTENCE_END_SURFACES = frozenset("。．.！!？?")
 
 
-class RuleError(ValueError):
+class RuleError(KyodoError, ValueError):
     """A theme rule that cannot be read; the message (Japanese) names the place."""
+
+    code = "rule-syntax"
 
 
 # --- documents ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from importlib import resources
 
 import pandas as pd
 
+from ..errors import OptionError
 from ..text.tokens import RawToken, map_tokenized, normalize, open_cache, tokenize_many
 from .expression import Doc
 from .kwic import KWIC_CONTEXT_COLUMNS, _char_map, _token_offsets
@@ -281,7 +282,7 @@ def compare_groups(
             .reset_index()
         )
     elif per != "comment":
-        raise ValueError("per は 'comment' か 'respondent' です")
+        raise OptionError("per は 'comment' か 'respondent' です")
     group = frame["group"].astype(str)
     rows = []
     for name in names:
