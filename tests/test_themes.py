@@ -148,6 +148,23 @@ def test_expression_errors_are_japanese_and_specific(rule, message):
         TH.parse_expression(rule)
 
 
+def test_a_rule_operator_is_one_entry_in_the_operator_table(monkeypatch):
+    from kyodo_analysis.rules import expression as E
+
+    def every(term: E.Term) -> E.Node:
+        """every(A-B-C): all the slots anywhere in the comment (a made-up operator for this test)."""
+        return E.And(tuple(E.Or(tuple(slot.options)) for slot in term.words()))
+
+    with pytest.raises(TH.RuleError):
+        TH.parse_expression("every(目的-共有)")
+    monkeypatch.setitem(E.OPERATORS, "every", every)  # the only change needed
+    rule = TH.parse_expression("every(目的-(共有|予算)) and not 立場")
+    assert rule.matches(doc("共有した目的")) and rule.matches(doc("予算の目的"))
+    assert not rule.matches(doc("目的")) and not rule.matches(doc("立場を共有した目的"))
+    with pytest.raises(TH.RuleError, match="every"):
+        TH.parse_expression("every(目的-<>x)")
+
+
 # --- rule files -------------------------------------------------------------------
 
 
