@@ -11,8 +11,8 @@ from __future__ import annotations
 # Add a row here for a new kind of problem; never rename a code (notebooks filter on them).
 CODES: dict[str, str] = {
     # cells
-    "unknown-answer": "問1 の回答が選択肢（思う・思わない・どちらとも言えない）にない",
-    "unknown-group": "区分が市民・職員・その他のどれとしても読めない",
+    "unknown-answer": "問1 の回答が選択肢（`values.toml` の `[answers]`）にない",
+    "unknown-group": "区分の値が `values.toml` の `[groups]` のどれとしても読めない",
     "blank-group": "区分が空欄",
     "unreadable-mark": "印の列に印として読めない値がある",
     "several-marks": "印が 1 行に 2 つ以上ある",

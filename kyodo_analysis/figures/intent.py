@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from ..errors import NoDataError
+from ..input.layout import NO_ANSWER, POSITIVE_ANSWER
 from .style import (
     ABOVE_BAR_PT,
     ANSWERS,
@@ -177,12 +178,12 @@ def _missing_note(shares: pd.DataFrame, groups: Sequence[str]) -> str:
     notes = []
     if total:
         detail = f"（{'、'.join(parts)}）" if parts else ""
-        notes.append(f"無回答 {total}人{detail}は割合から除外")
+        notes.append(f"{NO_ANSWER} {total}人{detail}は割合から除外")
     else:
-        notes.append("無回答なし")
+        notes.append(f"{NO_ANSWER}なし")
     others = [g for g in per_group.index if g not in groups and g != TOTAL and per_group.loc[g, "n"] > 0]
     if TOTAL in groups and TOTAL in per_group.index and others:
-        notes.append("全体には" + "、".join(f"{g} {int(per_group.loc[g, 'n'])}人" for g in others) + "を含む")
+        notes.append(f"{TOTAL}には" + "、".join(f"{g} {int(per_group.loc[g, 'n'])}人" for g in others) + "を含む")
     return "。".join(notes)
 
 
@@ -267,7 +268,7 @@ def plot_intent_by_group_years(
 def plot_intent_trend(
     shares: pd.DataFrame,
     *,
-    answer: str = "思う",
+    answer: str = POSITIVE_ANSWER,
     groups: Sequence[str] = GROUPS,
     survey: str = SURVEY,
 ) -> Figure:
@@ -304,6 +305,6 @@ def plot_intent_trend(
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     n_text = _respondent_text(shares[shares["fiscal_year"].isin(years)])
     _heading(fig, f"協働したいと思いますか:「{answer}」の割合の推移", years, n_text, survey)
-    fig.supxlabel("縦線は95%信頼区間（Wilson法）。n は無回答を除く回答者数。", x=0.02, ha="left", fontsize=8)
+    fig.supxlabel(f"縦線は95%信頼区間（Wilson法）。n は{NO_ANSWER}を除く回答者数。", x=0.02, ha="left", fontsize=8)
     return fig
 

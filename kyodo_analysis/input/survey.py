@@ -27,6 +27,7 @@ from .layout import (
     default_vocabulary,
     is_blank,
     match_key,
+    quoted,
 )
 from .readers import RawBook, RawSheet, UnreadableFileError, printable, read_raw
 from .roles import (
@@ -56,8 +57,16 @@ COMMENT_COLUMNS = (
     "file", "sheet", "row", "cell", "fiscal_year", "respondent_id",
     "group", "intent", "question", "header", "text",
 )
-_ANSWER_LIST = "／".join(("思う", "思わない", "どちらとも言えない"))
-_GROUP_LIST = "／".join(GROUP_ORDER)
+
+
+def _answer_list(vocab: Vocabulary) -> str:
+    """The answers as messages list them: 思う／思わない／どちらとも言えない (values.toml's order)."""
+    return "／".join(vocab.answer_choices)
+
+
+def _group_list(vocab: Vocabulary) -> str:
+    """The groups as messages list them: 市民／職員／その他."""
+    return "／".join(vocab.group_order)
 
 
 @dataclass(frozen=True, order=True)
@@ -467,11 +476,11 @@ class _SheetReader:
             return self.sheet_group, self.sheet_group
         value = values[col]
         if is_blank(value):
-            self.problem(_cell(row, col), f"区分が空欄です — {_GROUP_LIST} のいずれか（NPO・企業・自治会なども可）を入れてください", "blank-group")
+            self.problem(_cell(row, col), f"区分が空欄です — {_group_list(self.vocab)} のいずれか（NPO・企業・自治会なども可）を入れてください", "blank-group")
             return None, None
         group = self.vocab.group(value)
         if group is None:
-            self.problem(_cell(row, col), f"「{_text(value)}」は区分（{_GROUP_LIST}）にありません", "unknown-group")
+            self.problem(_cell(row, col), f"「{_text(value)}」は区分（{_group_list(self.vocab)}）にありません", "unknown-group")
         return group, _text(value).strip()
 
     def read_intent(self, row: int, values: dict[int, object]) -> str | None:
@@ -479,7 +488,7 @@ class _SheetReader:
         if col is not None:
             answer = self.vocab.answer(values[col])
             if answer is None:
-                self.problem(_cell(row, col), f"「{_text(values[col])}」は選択肢（{_ANSWER_LIST}）にありません", "unknown-answer")
+                self.problem(_cell(row, col), f"「{_text(values[col])}」は選択肢（{_answer_list(self.vocab)}）にありません", "unknown-answer")
             return answer
         marked = []
         for mark_col, answer in self.layout.marks().items():
@@ -792,8 +801,8 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
             structure = _repeated_columns(name, sheet, layout)
         if not structure and layout.column("group") is None and sheet_group is None:
             structure = [Problem(name, sheet.name, f"{layout.header_row}行目",
-                "区分の列がありません — 見出し「区分」「属性」「立場」「参加区分」のいずれかの列を作るか、"
-                "シート名を「市民」「職員」にしてください", "missing-group-column")]
+                f"区分の列がありません — 見出し{quoted(vocab.shown_headers('group'))}のいずれかの列を作るか、"
+                f"シート名を{quoted(vocab.group_order[:2])}にしてください", "missing-group-column")]
         if structure:
             if layout.two_row:
                 structure = [dataclasses.replace(p, message=p.message + f"（{layout.header_row}〜{layout.header_row + 1}"
@@ -835,7 +844,7 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
             "回答を入力したシートがあるか確かめてください", "no-answer-sheet"))
     elif not answer_sheets and not problems:
         problems.append(Problem(name, None, None,
-            f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「区分」「協働したいと思いますか」などの見出しが必要です", "no-header"))
+            f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「{vocab.shown_headers('group')[0]}」「協働したいと思いますか」などの見出しが必要です", "no-header"))
     # A file with nothing in it has no year to find; saying so would only add noise to 空です.
     if has_content and answer_sheets:
         _decide_years(name, answer_sheets, book_years, year, problems, notes)
@@ -858,12 +867,12 @@ def _missing_intent(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabula
     if near:
         return [Problem(name, sheet.name, _cell(layout.header_row, c),
                         f"「協働したいと思いますか」の列がありません — 見出し「{_text(v).strip()}」は「{word}」を含むため、"
-                        f"{word}を書く自由記述の列とみなしました。回答（{_ANSWER_LIST}）の列なら、見出しから「{word}」を外すか、"
+                        f"{word}を書く自由記述の列とみなしました。回答（{_answer_list(vocab)}）の列なら、見出しから「{word}」を外すか、"
                         f"{word}を別の列に分けてください", "missing-intent-column")
                 for c, v, word in near]
     return [Problem(name, sheet.name, f"{layout.header_row}行目",
-        "「協働したいと思いますか」の列がありません — 見出しに「協働したい」「問1」「Q1」のいずれかを含む列、"
-        "または「思う」「思わない」「どちらとも言えない」の 3 列が必要です", "missing-intent-column")]
+        f"「協働したいと思いますか」の列がありません — 見出しに{quoted(vocab.shown_headers('intent'))}のいずれかを含む列、"
+        f"または{quoted(vocab.answer_choices)}の {len(vocab.answer_choices)} 列が必要です", "missing-intent-column")]
 
 
 def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Problem]:

@@ -24,7 +24,7 @@ from .. import figures as plots
 from ..export import atomic_directory, write_table
 from ..figures.choices import MULTIPLE_NOTE, plot_question
 from ..input.corrections import apply_corrections, find_corrections, load_corrections
-from ..input.layout import NO_ANSWER
+from ..input.layout import ANSWERS, CITIZENS, GROUP_ORDER, NO_ANSWER, POSITIVE_ANSWER, QUESTION_LABELS, STAFF, quoted
 from ..input.survey import Survey, is_sample, load_questionnaires
 from ..intent import intent_shares
 from ..labels import to_japanese
@@ -243,7 +243,7 @@ def _build_report(
             part = shares[shares["fiscal_year"] == fy]
             out.figure(
                 f"{fy}_intent_by_group", f"{fy}年度 協働したいと思いますか（区分別）",
-                "「思う／どちらとも言えない／思わない」の割合。割合の分母は無回答を除いた回答者数です。",
+                f"「{'／'.join(ANSWERS)}」の割合。割合の分母は{NO_ANSWER}を除いた回答者数です。",
                 lambda part=part, fy=fy: plots.plot_intent_by_group(part, fiscal_year=fy, survey=survey_title),
                 intent_key_numbers(part), out.table(part, f"{fy}_intent_by_group"),
             )
@@ -255,10 +255,10 @@ def _build_report(
                 [f"{fy}年度 {line}" for fy in years for line in intent_key_numbers(shares[shares["fiscal_year"] == fy])],
                 out.table(shares, f"{period}_intent_by_group_years"), cost=len(years),
             )
-            trend = shares[shares["answer"].astype(str) == "思う"]
+            trend = shares[shares["answer"].astype(str) == POSITIVE_ANSWER]
             out.figure(
-                f"{period}_intent_trend", "「思う」の割合の推移",
-                "年度ごとの「思う」の割合と95%信頼区間（Wilson法）。人数の少ない年度は区間が広くなります。",
+                f"{period}_intent_trend", f"「{POSITIVE_ANSWER}」の割合の推移",
+                f"年度ごとの「{POSITIVE_ANSWER}」の割合と95%信頼区間（Wilson法）。人数の少ない年度は区間が広くなります。",
                 lambda: plots.plot_intent_trend(shares, survey=survey_title),
                 trend_key_numbers(trend), out.table(trend, f"{period}_intent_trend"),
             )
@@ -272,14 +272,14 @@ def _build_report(
         if len(tagged):
             comparison = compare_groups(tagged, themes=rules.names)
             out.figure(
-                f"{period}_themes_by_group", "コメントに現れるテーマ（市民と職員）",
+                f"{period}_themes_by_group", f"コメントに現れるテーマ（{CITIZENS}と{STAFF}）",
                 "テーマに触れたコメントの割合。* は Fisher の正確検定で p<0.05 のテーマです"
                 "（テーマが多く人数も少ないので、差の目安として読んでください）。" + _others_note(tagged),
                 lambda: plots.plot_themes_by_group(comparison, years=years, survey=survey_title),
                 themes_key_numbers(comparison), out.table(comparison, f"{period}_themes_by_group"),
             )
             freq_table = out.table(_with_total(freq), f"{period}_word_frequencies")
-            for group in ("市民", "職員", plots.TOTAL):
+            for group in (CITIZENS, STAFF, plots.TOTAL):
                 n = len(comments) if group == plots.TOTAL else int((comments["group"].astype(str) == group).sum())
                 if not n:
                     continue
@@ -305,7 +305,7 @@ def _build_report(
             by_question = theme_shares(tagged, by=("question",), themes=rules.names)
             out.figure(
                 f"{period}_themes_by_question", "設問別にみたテーマ",
-                "「理由」「講演」「ワークショップ」の各設問のコメントに、どのテーマが現れたか。",
+                f"{quoted(QUESTION_LABELS)}の各設問のコメントに、どのテーマが現れたか。",
                 lambda: plots.plot_themes_by_question(
                     by_question, years=years, order=plots.order_themes_by_share(comparison)["theme"].tolist(),
                     survey=survey_title),
@@ -394,9 +394,9 @@ def _choice_section(out: _Writer, choices: pd.DataFrame, respondents: pd.DataFra
             question_options = options.loc[options["question"] == question, "option"].tolist()
             neutral = neutral_option(question_options) if role == "rating" else None
             caption = {
-                "rating": "評価の割合（無回答を除く）。右が良い評価、左が悪い評価で、中間の選択肢は中央の縦線をまたいで描いています。",
-                "multiple_choice": f"それぞれの選択肢を選んだ回答者の割合（無回答を除く）。{MULTIPLE_NOTE}。",
-            }.get(role, "選択肢の割合（無回答を除く）。")
+                "rating": f"評価の割合（{NO_ANSWER}を除く）。右が良い評価、左が悪い評価で、中間の選択肢は中央の縦線をまたいで描いています。",
+                "multiple_choice": f"それぞれの選択肢を選んだ回答者の割合（{NO_ANSWER}を除く）。{MULTIPLE_NOTE}。",
+            }.get(role, f"選択肢の割合（{NO_ANSWER}を除く）。")
             year_answers = answers[answers["fiscal_year"] == fy]
             crosstab = crosstab_with_intent(year_answers, intents, question)
             key_numbers = choice_key_numbers(part)
@@ -430,7 +430,8 @@ def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
 def _others_note(tagged: pd.DataFrame) -> str:
     """Say how many comments fall outside 市民/職員 and so outside the two-group comparison."""
     others = int((~tagged["group"].astype(str).isin(plots.GROUPS)).sum())
-    return f"区分が「その他」（見学者など）のコメント {others} 件は、市民と職員の比較に含めていません。" if others else ""
+    rest = quoted(g for g in GROUP_ORDER if g not in (CITIZENS, STAFF))
+    return f"区分が{rest}（見学者など）のコメント {others} 件は、{CITIZENS}と{STAFF}の比較に含めていません。" if others else ""
 
 
 def _with_total(freq: pd.DataFrame) -> pd.DataFrame:

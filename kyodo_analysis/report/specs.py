@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import figures as plots
 from ..errors import KyodoError
+from ..input.layout import CITIZENS, NO_ANSWER, POSITIVE_ANSWER, STAFF
 from ..input.survey import Problem
 
 SAMPLE_BANNER = "架空のサンプルデータによる集計です"
@@ -21,7 +22,7 @@ _EDGE_LABELS = {
     "source": "語1", "target": "語2", "weight": "Jaccard係数", "cooccurrences": "共起したコメント数",
     "source_count": "語1を含むコメント数", "target_count": "語2を含むコメント数",
 }
-_CLOUD_NAMES = {"市民": "citizens", "職員": "staff", plots.TOTAL: "all"}
+_CLOUD_NAMES = {CITIZENS: "citizens", STAFF: "staff", plots.TOTAL: "all"}
 
 
 class ReportError(KyodoError, ValueError):
@@ -84,20 +85,20 @@ def _pct(value: float) -> str:
 
 def intent_key_numbers(shares: pd.DataFrame) -> list[str]:
     """Describe the 思う share per group: ``市民: 思う 74%（20/27人）``."""
-    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
+    frame = shares[(shares["answer"].astype(str) == POSITIVE_ANSWER) & shares["group"].astype(str).isin(plots.GROUPS)]
     lines = []
     for row in frame.itertuples(index=False):
         if int(row.n):
-            lines.append(f"{row.group}: 「思う」{_pct(row.share)}（{int(row.count)}/{int(row.n)}人）")
+            lines.append(f"{row.group}: 「{POSITIVE_ANSWER}」{_pct(row.share)}（{int(row.count)}/{int(row.n)}人）")
     missing = shares.groupby("group", observed=True)["n_missing"].first()
     if plots.TOTAL in missing and int(missing[plots.TOTAL]):
-        lines.append(f"無回答 {int(missing[plots.TOTAL])}人（割合から除外）")
+        lines.append(f"{NO_ANSWER} {int(missing[plots.TOTAL])}人（割合から除外）")
     return lines
 
 
 def trend_key_numbers(shares: pd.DataFrame) -> list[str]:
     """Describe the yearly 思う share of each group with its interval."""
-    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
+    frame = shares[(shares["answer"].astype(str) == POSITIVE_ANSWER) & shares["group"].astype(str).isin(plots.GROUPS)]
     lines = []
     for group, part in frame.groupby("group", observed=True, sort=True):
         steps = [f"{int(r.fiscal_year)}年度 {_pct(r.share)}（{_pct(r.ci_low)}〜{_pct(r.ci_high)}）"
@@ -110,8 +111,8 @@ def themes_key_numbers(comparison: pd.DataFrame, top: int = 3) -> list[str]:
     """Name the most frequent themes and those whose group difference the test flags."""
     ordered = plots.order_themes_by_share(comparison)
     lines = [
-        f"{r.theme}: 市民 {_pct(r.citizens_share)}（{r.citizens_k}/{r.citizens_n}件）、"
-        f"職員 {_pct(r.staff_share)}（{r.staff_k}/{r.staff_n}件）"
+        f"{r.theme}: {CITIZENS} {_pct(r.citizens_share)}（{r.citizens_k}/{r.citizens_n}件）、"
+        f"{STAFF} {_pct(r.staff_share)}（{r.staff_k}/{r.staff_n}件）"
         for r in ordered.head(top).itertuples(index=False)
     ]
     flagged = ordered[ordered["indicative"].fillna(False).astype(bool)]
@@ -119,7 +120,7 @@ def themes_key_numbers(comparison: pd.DataFrame, top: int = 3) -> list[str]:
         lines.append("差が示唆されたテーマ: " + "、".join(
             f"{r.theme}（p={r.p_value:.3f}）" for r in flagged.itertuples(index=False)))
     else:
-        lines.append("市民と職員の差が示唆されたテーマはありません。")
+        lines.append(f"{CITIZENS}と{STAFF}の差が示唆されたテーマはありません。")
     return lines
 
 

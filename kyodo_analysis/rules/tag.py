@@ -10,6 +10,7 @@ from importlib import resources
 import pandas as pd
 
 from ..errors import OptionError
+from ..input.layout import CITIZENS, STAFF
 from ..text.tokens import RawToken, map_tokenized, normalize, open_cache, tokenize_many
 from .expression import Doc
 from .kwic import KWIC_CONTEXT_COLUMNS, _char_map, _token_offsets
@@ -249,10 +250,6 @@ def theme_table(
     out = pd.DataFrame(columns)
     out.index.name = "theme"
     return out
-
-
-CITIZENS = "市民"
-STAFF = "職員"
 
 
 def compare_groups(
