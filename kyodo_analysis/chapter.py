@@ -349,7 +349,7 @@ def _fixed_zip(raw: bytes) -> bytes:
     return out.getvalue()
 
 
-def write_chapter(path: str | Path, data: ChapterData, wording: Mapping[str, Any] | None = None) -> Path:
+def write_chapter(path: str | Path, data: ChapterData, *, wording: Mapping[str, Any] | None = None) -> Path:
     """Write the chapter to ``path`` (byte-identical for the same data) and return the path."""
     buffer = io.BytesIO()
     build_chapter(data, wording).save(buffer)

@@ -148,7 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return code
     exclude = () if args.keep_kyodo else DEFAULT_EXCLUDE
     try:
-        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey,
+        result = build_report(args.files, args.out, year=args.year, rules=rules, exclude=exclude, survey=survey,
                               corrections=[args.corrections] if args.corrections else None,
                               chapter_year=args.chapter_year)
     except CorrectionsError as error:

@@ -12,7 +12,7 @@ from .input.layout import CITIZENS, GROUP_ORDER, INTENT_ORDER, NO_ANSWER, POSITI
 ANSWERED = INTENT_ORDER[:-1]
 
 
-def intent_counts(respondents: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
+def intent_counts(respondents: pd.DataFrame, *, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
     """Count answers per ``by`` cell, all four answers included (zeros too), groups present only."""
     by = list(by)
     counts = (
@@ -41,8 +41,8 @@ def wilson_interval(k: np.ndarray | int, n: np.ndarray | int, confidence: float 
 
 def intent_shares(
     respondents: pd.DataFrame,
-    by: Sequence[str] = ("fiscal_year", "group"),
     *,
+    by: Sequence[str] = ("fiscal_year", "group"),
     include_total: bool = True,
 ) -> pd.DataFrame:
     """Share of each answer among those who answered (無回答 excluded), with a Wilson 95% interval."""
@@ -52,7 +52,7 @@ def intent_shares(
         total = respondents.assign(group=TOTAL)
         frame = pd.concat([respondents.astype({"group": "object"}), total], ignore_index=True)
         frame["group"] = pd.Categorical(frame["group"], categories=[*GROUP_ORDER, TOTAL])
-    counts = intent_counts(frame, by)
+    counts = intent_counts(frame, by=by)
     keys = [counts[c] for c in by]
     answered = counts["answer"] != NO_ANSWER
     counts["n"] = counts["count"].where(answered, 0).groupby(keys, observed=True).transform("sum")
@@ -64,7 +64,7 @@ def intent_shares(
     return shares.reset_index(drop=True)
 
 
-def compare_citizens_staff(respondents: pd.DataFrame, answer: str = POSITIVE_ANSWER, *, alpha: float = 0.05) -> pd.DataFrame:
+def compare_citizens_staff(respondents: pd.DataFrame, *, answer: str = POSITIVE_ANSWER, alpha: float = 0.05) -> pd.DataFrame:
     """Per fiscal year, test whether citizens and staff differ in answering ``answer`` (Fisher's exact test).
 
     Only those who answered count; with a few dozen people a year the result is indicative only.

@@ -258,14 +258,14 @@ def test_theme_shares_other_groupings():
 
 def test_theme_table_is_wide_with_n_in_the_labels_and_the_given_order_first():
     tagged = TH.tag_comments(comments_frame(), cache=False)
-    by_group = TH.theme_table(tagged, "group")
+    by_group = TH.theme_table(tagged, by="group")
     assert list(by_group.columns) == [("市民（n=3）", "n_mentions"), ("市民（n=3）", "share"),
                                       ("職員（n=2）", "n_mentions"), ("職員（n=2）", "share")]
     assert list(by_group.index) == list(THEMES) and by_group.index.name == "theme"
     assert by_group.loc["対話の場", ("市民（n=3）", "n_mentions")] == 2
     assert by_group.loc["対話の場", ("市民（n=3）", "share")] == pytest.approx(2 / 3)
     assert by_group[("職員（n=2）", "n_mentions")].dtype == "int64"
-    by_question = TH.theme_table(tagged, "question", order=("講演", "ワークショップ", "理由"))
+    by_question = TH.theme_table(tagged, by="question", order=("講演", "ワークショップ", "理由"))
     assert [c[0] for c in by_question.columns[::2]] == ["講演（n=1）", "理由（n=4）"]
 
 

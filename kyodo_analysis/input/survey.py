@@ -1217,7 +1217,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
     return files, notes
 
 
-def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
+def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]], *,
                 unreadable: Iterable[UnreadableFileError] = ()) -> pd.DataFrame:
     """One row per input file: its fiscal year, respondents, comments, problems and a status word."""
     paths = list(paths)

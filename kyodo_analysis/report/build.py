@@ -9,22 +9,18 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .. import chapter
-from ..choices import (
-    association_test, choice_counts, crosstab_with_intent, neutral_option, options_from_answers, survey_answers,
-)
 from .. import figures as plots
 from ..export import atomic_directory, write_table
-from ..figures.choices import MULTIPLE_NOTE, plot_question
 from ..input.corrections import apply_corrections, find_corrections, load_corrections
-from ..input.layout import ANSWERS, CITIZENS, GROUP_ORDER, NO_ANSWER, POSITIVE_ANSWER, QUESTION_LABELS, STAFF, quoted
 from ..input.survey import Survey, is_sample, load_questionnaires
 from ..intent import intent_shares
 from ..labels import to_japanese
@@ -32,27 +28,20 @@ from ..output_folder import check_replaceable, check_target, output_lock, shown,
 from ..quotes import select_quotes
 from ..rules.load import load_rules
 from ..rules.ruleset import RuleSet
-from ..rules.tag import compare_groups, tag_comments, theme_shares, with_matched_words
+from ..rules.tag import compare_groups, tag_comments, with_matched_words
 from ..text.tokens import DEFAULT_EXCLUDE
-from ..text.words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
+from ..text.words import WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 from .html import _FigureJob, render_index
+from .sections import SECTIONS, ReportContext
 from .specs import (
     FIGURES,
     INDEX,
+    FigureSpec,
     ReportError,
     ReportFigure,
     ReportResult,
     TABLES,
-    _CLOUD_NAMES,
-    _EDGE_LABELS,
-    _pct,
-    intent_key_numbers,
-    network_key_numbers,
     period_stem,
-    question_key_numbers,
-    themes_key_numbers,
-    trend_key_numbers,
-    words_key_numbers,
 )
 
 
@@ -92,6 +81,11 @@ def _render(index: int) -> tuple[list[Path], float]:
     return written, time.perf_counter() - start
 
 
+def _figure_of(drawn: Figure | Axes) -> Figure:
+    """The Figure to save: a figure-level plot's own, or the one an axes-level draw function drew on."""
+    return drawn if isinstance(drawn, Figure) else drawn.get_figure()
+
+
 def default_processes() -> int:
     """Use up to two worker processes where fork exists (figures are independent)."""
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -119,14 +113,28 @@ class _Writer:
         self.jobs: list[_FigureJob] = []
         self.figures: list[ReportFigure] = []
         self.tables: list[Path] = []
+        self._written: dict[str, list[Path]] = {}
 
-    def table(self, frame: pd.DataFrame, name: str, labels: dict[str, str] | None = None) -> list[Path]:
-        """Write ``frame`` with Japanese column names as CSV and .xlsx; return relative paths."""
+    def add(self, spec: FigureSpec) -> None:
+        """Count one declared figure, write its tables (each name once) and queue its drawing."""
+        data = spec.count()
+        tables = [p for t in spec.tables_of(data) for p in self.table(t.frame, t.name, t.labels)]
+        self.figure(spec.name, spec.title, spec.caption, lambda: _figure_of(spec.draw(data)),
+                    spec.key_numbers(data), tables, cost=spec.cost)
+
+    def table(self, frame: pd.DataFrame, name: str, labels: Mapping[str, str] | None = None) -> list[Path]:
+        """Write ``frame`` with Japanese column names as CSV and .xlsx; return relative paths.
+
+        A table several figures share (the word frequencies) is written once, by the first.
+        """
+        if name in self._written:
+            return self._written[name]
         with self.watch.stage("表の書き出し"):
             japanese = to_japanese(frame.rename(columns=labels or {}))
             written = write_table(japanese, self.root / TABLES / name)
         rel = sorted(p.relative_to(self.root) for p in written)
         self.tables += rel
+        self._written[name] = rel
         return rel
 
     def figure(self, name: str, title: str, caption: str, make: Callable[[], Figure],
@@ -162,8 +170,8 @@ def build_report(
     out_dir: str | os.PathLike[str],
     *,
     year: int | None = None,
-    themes: RuleSet | str | os.PathLike[str] | None = None,
-    exclude_words: Sequence[str] = DEFAULT_EXCLUDE,
+    rules: RuleSet | str | os.PathLike[str] | None = None,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
     formats: Sequence[str] = ("png", "svg", "pdf"),
     survey_title: str = plots.SURVEY,
     network_words: int = 60,
@@ -185,7 +193,7 @@ def build_report(
     # One run at a time per folder: a second one is refused plainly, never half-written.
     with output_lock(out_dir):
         return _build_report(
-            [Path(p) for p in paths], out_dir, year=year, themes=themes, exclude_words=exclude_words,
+            [Path(p) for p in paths], out_dir, year=year, rules=rules, exclude=exclude,
             formats=formats, survey_title=survey_title, network_words=network_words,
             network_min_jaccard=network_min_jaccard, processes=processes, on_stage=on_stage, survey=survey,
             corrections=corrections, chapter_year=chapter_year)
@@ -196,8 +204,8 @@ def _build_report(
     out_dir: Path,
     *,
     year: int | None,
-    themes: RuleSet | str | os.PathLike[str] | None,
-    exclude_words: Sequence[str],
+    rules: RuleSet | str | os.PathLike[str] | None,
+    exclude: Sequence[str],
     formats: Sequence[str],
     survey_title: str,
     network_words: int,
@@ -212,7 +220,7 @@ def _build_report(
     watch = Stopwatch(on_stage)
     with watch.stage("読み込み"):
         survey = load_questionnaires(paths, year=year) if survey is None else survey
-        rules = themes if isinstance(themes, RuleSet) else load_rules(themes)
+        rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
     respondents = survey.respondents.dropna(subset=["fiscal_year"])
     comments = _printable_places(survey.comments.dropna(subset=["fiscal_year"]))
     years = sorted(int(y) for y in respondents["fiscal_year"].unique())
@@ -232,87 +240,21 @@ def _build_report(
         tagged = fixed.tagged
         notes += fixed.notes
     with watch.stage("語の集計"):
-        words = word_data(comments, exclude=exclude_words)
-        freq = words.frequencies
+        words = word_data(comments, exclude=exclude)
         edges = plots.cooccurrence(words.documents, top_n=network_words, min_jaccard=network_min_jaccard)
+    shares = intent_shares(respondents)
+    comparison = compare_groups(tagged, themes=rules.names) if len(tagged) else None
 
     with atomic_directory(out_dir) as root:
         out = _Writer(root, formats, watch)
-        shares = intent_shares(respondents)
-        for fy in years:
-            part = shares[shares["fiscal_year"] == fy]
-            out.figure(
-                f"{fy}_intent_by_group", f"{fy}年度 協働したいと思いますか（区分別）",
-                f"「{'／'.join(ANSWERS)}」の割合。割合の分母は{NO_ANSWER}を除いた回答者数です。",
-                lambda part=part, fy=fy: plots.plot_intent_by_group(part, fiscal_year=fy, survey=survey_title),
-                intent_key_numbers(part), out.table(part, f"{fy}_intent_by_group"),
-            )
-        if len(years) >= 2:
-            out.figure(
-                f"{period}_intent_by_group_years", "協働したいと思いますか（年度別の比較）",
-                "各年度の区分別の割合を横に並べたものです。",
-                lambda: plots.plot_intent_by_group_years(shares, survey=survey_title),
-                [f"{fy}年度 {line}" for fy in years for line in intent_key_numbers(shares[shares["fiscal_year"] == fy])],
-                out.table(shares, f"{period}_intent_by_group_years"), cost=len(years),
-            )
-            trend = shares[shares["answer"].astype(str) == POSITIVE_ANSWER]
-            out.figure(
-                f"{period}_intent_trend", f"「{POSITIVE_ANSWER}」の割合の推移",
-                f"年度ごとの「{POSITIVE_ANSWER}」の割合と95%信頼区間（Wilson法）。人数の少ない年度は区間が広くなります。",
-                lambda: plots.plot_intent_trend(shares, survey=survey_title),
-                trend_key_numbers(trend), out.table(trend, f"{period}_intent_trend"),
-            )
-        else:
-            notes.append("年度が 1 つだけのため、推移の図と年度別の比較は作っていません。")
-
-        if len(survey.choices):
-            _choice_section(out, survey.choices.dropna(subset=["fiscal_year"]), respondents, years, survey_title)
-
-        comparison = None
-        if len(tagged):
-            comparison = compare_groups(tagged, themes=rules.names)
-            out.figure(
-                f"{period}_themes_by_group", f"コメントに現れるテーマ（{CITIZENS}と{STAFF}）",
-                "テーマに触れたコメントの割合。* は Fisher の正確検定で p<0.05 のテーマです"
-                "（テーマが多く人数も少ないので、差の目安として読んでください）。" + _others_note(tagged),
-                lambda: plots.plot_themes_by_group(comparison, years=years, survey=survey_title),
-                themes_key_numbers(comparison), out.table(comparison, f"{period}_themes_by_group"),
-            )
-            freq_table = out.table(_with_total(freq), f"{period}_word_frequencies")
-            for group in (CITIZENS, STAFF, plots.TOTAL):
-                n = len(comments) if group == plots.TOTAL else int((comments["group"].astype(str) == group).sum())
-                if not n:
-                    continue
-                out.figure(
-                    f"{period}_wordcloud_{_CLOUD_NAMES[group]}", f"よく出る語（{group}）",
-                    "文字の大きさが出現回数を表します。" + (f"「{'・'.join(exclude_words)}」と" if exclude_words else "")
-                    + f"ストップワード、記号・数字、人名や連絡先、{MIN_COMMENTS} 件未満の記述にしか出ない語は除いています。",
-                    lambda group=group, n=n: plots.plot_wordcloud(
-                        freq, group=None if group == plots.TOTAL else group, years=years, n_comments=n,
-                        exclude=exclude_words, survey=survey_title),
-                    words_key_numbers(plots.word_counts(freq, group=None if group == plots.TOTAL else group)),
-                    freq_table, cost=2.5,
-                )
-            max_edges = 60
-            out.figure(
-                f"{period}_cooccurrence_network", "語の共起ネットワーク",
-                f"同じコメントに出る頻出語（上位 {network_words} 語）を、Jaccard 係数 "
-                f"{network_min_jaccard} 以上で結んだものです。",
-                lambda: plots.plot_cooccurrence(edges, years=years, n_comments=len(comments),
-                                                max_edges=max_edges, survey=survey_title),
-                network_key_numbers(edges, max_edges), out.table(edges, f"{period}_cooccurrence", _EDGE_LABELS),
-            )
-            by_question = theme_shares(tagged, by=("question",), themes=rules.names)
-            out.figure(
-                f"{period}_themes_by_question", "設問別にみたテーマ",
-                f"{quoted(QUESTION_LABELS)}の各設問のコメントに、どのテーマが現れたか。",
-                lambda: plots.plot_themes_by_question(
-                    by_question, years=years, order=plots.order_themes_by_share(comparison)["theme"].tolist(),
-                    survey=survey_title),
-                question_key_numbers(by_question), out.table(by_question, f"{period}_themes_by_question"),
-            )
-        else:
-            notes.append("自由記述がないため、テーマと語の図は作っていません。")
+        ctx = ReportContext(
+            respondents=respondents, comments=comments, choices=survey.choices, tagged=tagged, shares=shares,
+            comparison=comparison, rules=rules, years=years, period=period, survey_title=survey_title,
+            exclude=exclude, frequencies=words.frequencies, edges=edges, network_words=network_words,
+            network_min_jaccard=network_min_jaccard, notes=notes)
+        for section in SECTIONS:
+            for spec in section(ctx):
+                out.add(spec)
 
         extra = _quotes_table(out, with_matched_words(tagged, rules=rules), period)
         if fixed.count:
@@ -361,60 +303,6 @@ def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.Dat
     return chapter.write_chapter(root / chapter.DOCX_NAME, data)
 
 
-_TEST_NAMES = {"fisher_exact": "Fisherの正確検定", "monte_carlo_chi2": "モンテカルロ法による並べ替え検定", "none": "なし"}
-_ROLE_TITLES = {"rating": "評価", "single_choice": "選択", "attribute": "属性", "multiple_choice": "複数回答"}
-
-
-def choice_key_numbers(counts: pd.DataFrame) -> list[str]:
-    """One line per 区分: the most chosen option of a question, its share and n."""
-    lines = []
-    answered = counts[(counts["option"] != NO_ANSWER) & (counts["n"] > 0)]
-    for group, part in answered.groupby("group", sort=False, observed=True):
-        top = part.sort_values(["count", "order"], ascending=[False, True], kind="stable").iloc[0]
-        lines.append(f"{group}: 最も多いのは「{top['option']}」{_pct(top['share'])}（n={int(top['n'])}）")
-    return lines
-
-
-def _choice_section(out: _Writer, choices: pd.DataFrame, respondents: pd.DataFrame, years: Sequence[int],
-                    survey_title: str) -> None:
-    """Figures and tables of the choice, rating and attribute questions, and their cross-tabs with 問1."""
-    answers = survey_answers(choices)
-    options = options_from_answers(answers)
-    counts = choice_counts(answers, ("fiscal_year", "group"), options=options)
-    questions = list(dict.fromkeys(answers.sort_values(["fiscal_year"], kind="stable")["question"]))
-    intents = answers[["respondent", "intent"]].drop_duplicates("respondent")
-    for fy in years:
-        for number, question in enumerate(questions, start=1):
-            part = counts[(counts["fiscal_year"] == fy) & (counts["question"] == question)]
-            if part.empty:
-                continue
-            role = str(part["role"].iloc[0])
-            stem = f"{fy}_question_{number:02d}"
-            table = out.table(part, f"{stem}_by_group")
-            question_options = options.loc[options["question"] == question, "option"].tolist()
-            neutral = neutral_option(question_options) if role == "rating" else None
-            caption = {
-                "rating": f"評価の割合（{NO_ANSWER}を除く）。右が良い評価、左が悪い評価で、中間の選択肢は中央の縦線をまたいで描いています。",
-                "multiple_choice": f"それぞれの選択肢を選んだ回答者の割合（{NO_ANSWER}を除く）。{MULTIPLE_NOTE}。",
-            }.get(role, f"選択肢の割合（{NO_ANSWER}を除く）。")
-            year_answers = answers[answers["fiscal_year"] == fy]
-            crosstab = crosstab_with_intent(year_answers, intents, question)
-            key_numbers = choice_key_numbers(part)
-            if crosstab.to_numpy().sum() > 0:
-                test = association_test(crosstab)
-                frame = crosstab.reset_index().rename(columns={question: "選択肢"})
-                frame["検定"] = _TEST_NAMES[test.method]
-                frame["p値"] = round(test.p_value, 4) if test.p_value == test.p_value else None
-                table = table + out.table(frame, f"{stem}_by_intent")
-                if test.p_value == test.p_value:
-                    key_numbers.append(f"「協働したいと思いますか」との関連: p={test.p_value:.3f}（{_TEST_NAMES[test.method]}、n={test.n}）")
-            out.figure(
-                stem, f"{fy}年度 {question}（{_ROLE_TITLES.get(role, '選択')}・区分別）", caption,
-                lambda part=part.drop(columns=["fiscal_year"]), neutral=neutral: plot_question(part, neutral=neutral),
-                key_numbers, table,
-            )
-
-
 def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with file and sheet names escaped (bytes that are not UTF-8, control characters).
 
@@ -425,21 +313,6 @@ def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
         if column in frame.columns:
             frame[column] = frame[column].map(lambda v: v if pd.isna(v) else shown(v))
     return frame
-
-
-def _others_note(tagged: pd.DataFrame) -> str:
-    """Say how many comments fall outside 市民/職員 and so outside the two-group comparison."""
-    others = int((~tagged["group"].astype(str).isin(plots.GROUPS)).sum())
-    rest = quoted(g for g in GROUP_ORDER if g not in (CITIZENS, STAFF))
-    return f"区分が{rest}（見学者など）のコメント {others} 件は、{CITIZENS}と{STAFF}の比較に含めていません。" if others else ""
-
-
-def _with_total(freq: pd.DataFrame) -> pd.DataFrame:
-    """Add 全体 rows (all groups summed) to a ``word_frequencies`` frame."""
-    total = freq.groupby(["word", "pos"], observed=True, as_index=False)[["occurrences", "n_comments"]].sum()
-    total.insert(0, "group", plots.TOTAL)
-    total = total.sort_values(["occurrences", "word", "pos"], ascending=[False, True, True], kind="stable")
-    return pd.concat([freq.astype({"group": "object"}), total], ignore_index=True)
 
 
 def _quotes_table(out: _Writer, tagged: pd.DataFrame, period: str) -> list[tuple[str, list[Path]]]:

@@ -1,11 +1,13 @@
 """What the report shows: its result types and the key numbers quoted beside each figure."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from .. import figures as plots
 from ..errors import KyodoError
@@ -29,6 +31,40 @@ class ReportError(KyodoError, ValueError):
     """The report cannot be made from this input or into this folder; the message says why, in Japanese."""
 
     code = "report"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table behind a figure: written as ``tables/<name>.csv`` and ``.xlsx`` with Japanese columns."""
+
+    name: str
+    frame: pd.DataFrame
+    labels: Mapping[str, str] | None = None  # column names beyond labels.COLUMN_LABELS
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the report, declared: adding a figure is one of these plus its draw function.
+
+    ``count`` returns the tidy numbers the figure shows; ``draw`` draws exactly those numbers,
+    either axes-level (``draw_x(data, *, ax=None) -> Axes``) or as a whole Figure; ``key_numbers``
+    turns them into the lines shown beside the figure; ``tables`` lists the tables written with
+    it (by default the counted numbers under the figure's name). ``cost`` is the rough relative
+    drawing time, so the slowest figures start first.
+    """
+
+    name: str  # file stem: 2017_intent_by_group
+    title: str
+    caption: str
+    count: Callable[[], pd.DataFrame]
+    draw: Callable[[pd.DataFrame], Figure | Axes]
+    key_numbers: Callable[[pd.DataFrame], list[str]] = lambda data: []
+    tables: Callable[[pd.DataFrame], Sequence[TableSpec]] | None = None
+    cost: float = 1.0
+
+    def tables_of(self, data: pd.DataFrame) -> Sequence[TableSpec]:
+        """The tables written with the figure, given its counted numbers."""
+        return self.tables(data) if self.tables is not None else [TableSpec(self.name, data)]
 
 
 @dataclass

@@ -207,8 +207,8 @@ def _theme_dtype(names: Sequence[str]) -> pd.CategoricalDtype:
 
 def theme_shares(
     tagged: pd.DataFrame,
-    by: Sequence[str] = ("fiscal_year", "group", "question"),
     *,
+    by: Sequence[str] = ("fiscal_year", "group", "question"),
     themes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Count comments per theme within each ``by`` cell; share = mentions / comments."""
@@ -232,8 +232,8 @@ def theme_shares(
 
 def theme_table(
     tagged: pd.DataFrame,
-    by: str = "group",
     *,
+    by: str = "group",
     order: Sequence[str] = (),
     themes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
