@@ -127,7 +127,7 @@ def choice_counts(
     return out
 
 
-def question_counts(choices: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
+def question_counts(choices: pd.DataFrame, *, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
     """Counts of the loader's ``Survey.choices`` per question × ``by``, every option of a rating scale included.
 
     Questions come in the order the questionnaires ask them (first appearance), not by name.
@@ -140,7 +140,7 @@ def question_counts(choices: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "
     return counts.sort_values("question", key=lambda q: q.map(rank), kind="stable", ignore_index=True)
 
 
-def rating_sets(table: pd.DataFrame, questions: Sequence[str] | None = None) -> list[list[str]]:
+def rating_sets(table: pd.DataFrame, *, questions: Sequence[str] | None = None) -> list[list[str]]:
     """Rating questions that share one scale (same options, same order), in groups of two or more.
 
     ``table`` is a counts or options table (question, role, option, order); ``questions``

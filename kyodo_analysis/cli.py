@@ -32,14 +32,15 @@ from .console import (
     read_codebook,
     year_argument,
 )
-from .input.layout import INTENT_ORDER
+from .config import processed_dir, reports_dir
+from .input.layout import ANSWER_CHOICES, NO_ANSWER
 from .input.codebook import codebook_text, merge_roles
 from .input.readers import UnreadableFileError, password_scope, printable
 from .input.safety import UnsafeParserError, require_defused_xml
 from .input.survey import Survey, expand_inputs, infer_columns, write_processed
 from .intent import intent_counts
 # The order the summary lists answers in, as the published JSON contract says.
-SUMMARY_ANSWERS = ("思う", "思わない", "どちらとも言えない", INTENT_ORDER[-1])
+SUMMARY_ANSWERS = (*ANSWER_CHOICES, NO_ANSWER)
 
 
 def _describe_counts(survey: Survey) -> list[str]:
@@ -147,7 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return code
     exclude = () if args.keep_kyodo else DEFAULT_EXCLUDE
     try:
-        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey,
+        result = build_report(args.files, args.out, year=args.year, rules=rules, exclude=exclude, survey=survey,
                               corrections=[args.corrections] if args.corrections else None,
                               chapter_year=args.chapter_year)
     except CorrectionsError as error:
@@ -240,13 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--format", choices=("table", "csv", "json"), default="table", help="出力形式（既定: table）")
     process = add("process", cmd_process, "整えたデータを data/processed/ などに書き出す（CSV と Excel）")
     _files_and_year(process)
-    process.add_argument("--out", default="data/processed", metavar="DIR", help="書き出し先フォルダ（既定: data/processed）")
+    process.add_argument("--out", default=str(processed_dir()), metavar="DIR",
+                         help="書き出し先フォルダ（既定: プロジェクトの data/processed）")
     from .themes_cli import add_themes_arguments, run_themes_command
 
-    add_themes_arguments(add("themes", run_themes_command, "自由記述のテーマ（相互理解・対等など 10 テーマ）を判定して一覧にする"))
+    add_themes_arguments(add("themes", run_themes_command, "自由記述のテーマ（themes.toml のテーマ）を判定して一覧にする"))
     report = add("report", cmd_report, "報告書用の図（PNG・SVG・PDF）と表（Excel・CSV）と index.html を書き出す")
     _files_and_year(report)
-    report.add_argument("--out", default="reports", metavar="DIR", help="書き出し先フォルダ（既定: reports）。丸ごと置き換える")
+    report.add_argument("--out", default=str(reports_dir()), metavar="DIR",
+                        help="書き出し先フォルダ（既定: プロジェクトの reports）。丸ごと置き換える")
     report.add_argument("--themes", metavar="PATH", help="テーマ定義ファイル（TOML または KH Coder のコーディングルール）")
     report.add_argument("--chapter-year", type=year_argument, metavar="年度",
                         help="Word の章（report.docx）の年度（既定: --year、なければ最新の年度）")

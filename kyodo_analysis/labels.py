@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .input.layout import CITIZENS, NO_ANSWER, STAFF
+
 COLUMN_LABELS: dict[str, str] = {
     "file": "ファイル",
     "sheet": "シート",
@@ -19,8 +21,8 @@ COLUMN_LABELS: dict[str, str] = {
     "text": "記述",
     "answer": "回答",
     "count": "人数",
-    "n": "回答者数（無回答を除く）",
-    "n_missing": "無回答",
+    "n": f"回答者数（{NO_ANSWER}を除く）",
+    "n_missing": NO_ANSWER,
     "share": "割合",
     "ci_low": "95%信頼区間（下限）",
     "ci_high": "95%信頼区間（上限）",
@@ -28,12 +30,12 @@ COLUMN_LABELS: dict[str, str] = {
     "themes": "テーマ",
     "n_comments": "記述数",
     "n_mentions": "言及した記述数",
-    "citizens_k": "市民（該当）",
-    "citizens_n": "市民（全体）",
-    "citizens_share": "市民（割合）",
-    "staff_k": "職員（該当）",
-    "staff_n": "職員（全体）",
-    "staff_share": "職員（割合）",
+    "citizens_k": f"{CITIZENS}（該当）",
+    "citizens_n": f"{CITIZENS}（全体）",
+    "citizens_share": f"{CITIZENS}（割合）",
+    "staff_k": f"{STAFF}（該当）",
+    "staff_n": f"{STAFF}（全体）",
+    "staff_share": f"{STAFF}（割合）",
     "p_value": "p値（Fisherの正確検定）",
     "indicative": "差あり（参考）",
     "respondents": "回答者数",
@@ -42,6 +44,7 @@ COLUMN_LABELS: dict[str, str] = {
     "status": "状態",
     "location": "場所",
     "message": "内容",
+    "code": "コード",
     "word": "語",
     "occurrences": "出現回数",
     "pos": "品詞",

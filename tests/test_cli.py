@@ -32,10 +32,11 @@ def test_validate_lists_problems_and_exits_1(tmp_path):
     path = canonical(tmp_path / "2017.xlsx", [[1, "NPO", "a", "思うかも", "x", None], [2, "学生", "b", "思う", "y", None]])
     done = run("validate", path)
     assert done.returncode == 1
-    assert done.stdout.splitlines() == [
-        "2017.xlsx 回答!D4: 「思うかも」は選択肢（思う／思わない／どちらとも言えない）にありません",
-        "2017.xlsx 回答!B5: 「学生」は区分（市民／職員／その他）にありません",
-    ]
+    # One line per problem: the place, the stable code, then the message naming the value found.
+    lines = done.stdout.splitlines()
+    assert [line.split(" ", 2)[:2] for line in lines] == [["2017.xlsx", "回答!D4:"], ["2017.xlsx", "回答!B5:"]]
+    assert [line.split(" ", 2)[2].split("] ")[0] for line in lines] == ["[unknown-answer", "[unknown-group"]
+    assert "「思うかも」" in lines[0] and "「学生」" in lines[1]
 
 
 def test_unreadable_file_exits_2_but_other_files_are_still_checked(tmp_path):

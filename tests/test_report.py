@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from kyodo_analysis import figures as plots
 from kyodo_analysis.report import build as report
+from kyodo_analysis.report.sections import _others_note
 from kyodo_analysis.output_folder import GENERATOR, MANIFEST, read_manifest
 from workbooks import CANONICAL_HEADER, canonical, write_csv
 
@@ -284,5 +285,5 @@ def test_comments_outside_the_two_groups_are_counted_in_a_note():
     import pandas as pd
 
     tagged = pd.DataFrame({"group": ["市民", "職員", "その他", "その他"]})
-    assert "「その他」（見学者など）のコメント 2 件" in report._others_note(tagged)
-    assert report._others_note(tagged.iloc[:2]) == ""
+    assert "「その他」（見学者など）のコメント 2 件" in _others_note(tagged)
+    assert _others_note(tagged.iloc[:2]) == ""

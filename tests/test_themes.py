@@ -148,6 +148,23 @@ def test_expression_errors_are_japanese_and_specific(rule, message):
         TH.parse_expression(rule)
 
 
+def test_a_rule_operator_is_one_entry_in_the_operator_table(monkeypatch):
+    from kyodo_analysis.rules import expression as E
+
+    def every(term: E.Term) -> E.Node:
+        """every(A-B-C): all the slots anywhere in the comment (a made-up operator for this test)."""
+        return E.And(tuple(E.Or(tuple(slot.options)) for slot in term.words()))
+
+    with pytest.raises(TH.RuleError):
+        TH.parse_expression("every(目的-共有)")
+    monkeypatch.setitem(E.OPERATORS, "every", every)  # the only change needed
+    rule = TH.parse_expression("every(目的-(共有|予算)) and not 立場")
+    assert rule.matches(doc("共有した目的")) and rule.matches(doc("予算の目的"))
+    assert not rule.matches(doc("目的")) and not rule.matches(doc("立場を共有した目的"))
+    with pytest.raises(TH.RuleError, match="every"):
+        TH.parse_expression("every(目的-<>x)")
+
+
 # --- rule files -------------------------------------------------------------------
 
 
@@ -241,14 +258,14 @@ def test_theme_shares_other_groupings():
 
 def test_theme_table_is_wide_with_n_in_the_labels_and_the_given_order_first():
     tagged = TH.tag_comments(comments_frame(), cache=False)
-    by_group = TH.theme_table(tagged, "group")
+    by_group = TH.theme_table(tagged, by="group")
     assert list(by_group.columns) == [("市民（n=3）", "n_mentions"), ("市民（n=3）", "share"),
                                       ("職員（n=2）", "n_mentions"), ("職員（n=2）", "share")]
     assert list(by_group.index) == list(THEMES) and by_group.index.name == "theme"
     assert by_group.loc["対話の場", ("市民（n=3）", "n_mentions")] == 2
     assert by_group.loc["対話の場", ("市民（n=3）", "share")] == pytest.approx(2 / 3)
     assert by_group[("職員（n=2）", "n_mentions")].dtype == "int64"
-    by_question = TH.theme_table(tagged, "question", order=("講演", "ワークショップ", "理由"))
+    by_question = TH.theme_table(tagged, by="question", order=("講演", "ワークショップ", "理由"))
     assert [c[0] for c in by_question.columns[::2]] == ["講演（n=1）", "理由（n=4）"]
 
 

@@ -8,7 +8,6 @@ from .style import (
     TOTAL,
     GROUPS,
     QUESTIONS,
-    THEMES,
     ANSWER_COLORS,
     GROUP_COLORS,
     GROUP_MARKERS,
@@ -40,6 +39,7 @@ from .intent import (
     plot_intent_trend,
 )
 from .themes import (
+    THEMES,
     theme_order,
     order_themes_by_share,
     themes_by_overall_share,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..errors import OptionError
 from .style import (
     FONT_NAME,
     LAYOUT_SEED,
@@ -84,7 +85,7 @@ def make_wordcloud(
 
     width, height = size
     if width % WORDCLOUD_SCALE or height % WORDCLOUD_SCALE:
-        raise ValueError(f"size must be a multiple of {WORDCLOUD_SCALE}: {size}")
+        raise OptionError(f"size must be a multiple of {WORDCLOUD_SCALE}: {size}")
     # WordCloud sizes fonts in pixels of the layout canvas.
     per_point = dpi / 72 / WORDCLOUD_SCALE
     return WordCloud(

@@ -9,6 +9,8 @@ from importlib import resources
 
 import pandas as pd
 
+from ..errors import OptionError
+from ..input.layout import CITIZENS, STAFF
 from ..text.tokens import RawToken, map_tokenized, normalize, open_cache, tokenize_many
 from .expression import Doc
 from .kwic import KWIC_CONTEXT_COLUMNS, _char_map, _token_offsets
@@ -205,8 +207,8 @@ def _theme_dtype(names: Sequence[str]) -> pd.CategoricalDtype:
 
 def theme_shares(
     tagged: pd.DataFrame,
-    by: Sequence[str] = ("fiscal_year", "group", "question"),
     *,
+    by: Sequence[str] = ("fiscal_year", "group", "question"),
     themes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Count comments per theme within each ``by`` cell; share = mentions / comments."""
@@ -230,8 +232,8 @@ def theme_shares(
 
 def theme_table(
     tagged: pd.DataFrame,
-    by: str = "group",
     *,
+    by: str = "group",
     order: Sequence[str] = (),
     themes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -248,10 +250,6 @@ def theme_table(
     out = pd.DataFrame(columns)
     out.index.name = "theme"
     return out
-
-
-CITIZENS = "市民"
-STAFF = "職員"
 
 
 def compare_groups(
@@ -281,7 +279,7 @@ def compare_groups(
             .reset_index()
         )
     elif per != "comment":
-        raise ValueError("per は 'comment' か 'respondent' です")
+        raise OptionError("per は 'comment' か 'respondent' です")
     group = frame["group"].astype(str)
     rows = []
     for name in names:
