@@ -104,3 +104,12 @@ def test_every_public_name_resolves_to_its_module():
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_name"):
         kyodo_analysis.no_such_name  # noqa: B018
+
+
+def test_the_command_line_starts_without_statistics_or_plotting_code():
+    """validate, process and summary never pay for scipy, matplotlib, wordcloud or networkx."""
+    heavy = ("scipy", "matplotlib", "wordcloud", "networkx")
+    code = ("import sys, kyodo_analysis.cli\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
