@@ -32,10 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表と Word の章 reports/report.docx を書き出す（YEAR=2018 で年度のないファイルの年度）
-	$(BIN)/kyodo-analysis validate $(RAW) $(YEAR_OPTION)
-	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed
-	$(BIN)/kyodo-analysis summary $(RAW) $(YEAR_OPTION)
-	$(BIN)/kyodo-analysis report $(RAW) $(YEAR_OPTION) $(CHAPTER_OPTION) --out reports
+	$(BIN)/kyodo-analysis all $(RAW) $(YEAR_OPTION) $(CHAPTER_OPTION) --processed data/processed --out reports
 
 processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
 	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed
