@@ -118,6 +118,7 @@ def test_a_cache_folder_others_may_enter_is_made_private(tmp_path, monkeypatch):
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
+@pytest.mark.slow
 def test_report_on_a_protected_workbook_leaves_no_text_outside_its_folder(tmp_path, monkeypatch, capsys):
     from kyodo_analysis.input.survey import load_questionnaire
 

@@ -109,7 +109,8 @@ def test_template_has_drop_downs_and_loads_once_filled(tmp_path):
     assert done.stdout.strip() == "OK 入力表.xlsx: 2018年度 回答 1 件（市民 1）"
 
 
-@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes", "report", "template"])
+@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes",
+                                     pytest.param("report", marks=pytest.mark.slow), "template"])
 def test_commands_never_modify_input_files(tmp_path, command, raw_guard):
     path = canonical(tmp_path / "2017.xlsx", ROWS)
     before = path.read_bytes()
@@ -171,7 +172,8 @@ def test_an_unreadable_file_gets_one_message_and_no_advice_about_cells(tmp_path)
     assert len(lines) == 1 and lines[0].startswith("2017.xlsx: Excel ブック（.xlsx）ではありません")
 
 
-@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes", "report", "template"])
+@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes",
+                                     pytest.param("report", marks=pytest.mark.slow), "template"])
 def test_help_is_in_japanese(command):
     done = run(command, "--help")
     assert done.returncode == 0

@@ -388,6 +388,7 @@ def test_a_file_of_another_type_in_a_subfolder_is_named(tmp_path):
     assert "2016.tsv: 対応していない形式です" in text(done)[0]
 
 
+@pytest.mark.slow
 def test_a_report_from_the_bundled_samples_says_so_at_the_top(tmp_path):
     from kyodo_analysis.report.specs import SAMPLE_BANNER
     from kyodo_analysis.report.build import build_report
