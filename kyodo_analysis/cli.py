@@ -204,7 +204,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     """Show where the token cache is, or delete it."""
-    from .text.tokens import CACHE_FILE, cache_dir, clear_cache
+    from .text.cache import CACHE_FILE, cache_dir, clear_cache
 
     folder = cache_dir()
     if args.action == "clear":

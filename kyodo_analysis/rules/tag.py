@@ -9,7 +9,8 @@ from importlib import resources
 
 import pandas as pd
 
-from ..text.tokens import RawToken, map_tokenized, normalize, open_cache, tokenize_many
+from ..text.cache import map_tokenized, open_cache, tokenize_many
+from ..text.tokens import RawToken, normalize
 from .expression import Doc
 from .kwic import KWIC_CONTEXT_COLUMNS, _char_map, _token_offsets
 from .load import _resolve, default_theme_names

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..quotes import NAME_MASK, default_privacy, find_personal_data
-from .tokens import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
+from .cache import tokenize_many
+from .tokens import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize
 
 # A word must occur in at least this many comments to be published in a frequency table.
 MIN_COMMENTS = 2
