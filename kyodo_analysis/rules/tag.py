@@ -29,7 +29,7 @@ def tag_texts(
     progress: bool | None = None,
 ) -> list[tuple[str, ...]]:
     """Return the themes of each text, in rule-table order."""
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     unique = list(dict.fromkeys(texts))
     store = open_cache() if cache else None
     tags: dict[str, tuple[str, ...]] = {}
@@ -124,7 +124,7 @@ def explain(
     positions count janome tokens from 0 ([start, end)); character positions index the
     comment as written. A condition that holds only through ``not`` has one row with empty word.
     """
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     frame = comments if isinstance(comments, pd.DataFrame) else pd.DataFrame({"text": list(comments)})
     texts = [str(t) for t in frame["text"].tolist()]
     extra = [c for c in KWIC_CONTEXT_COLUMNS if c in frame.columns]

@@ -8,12 +8,14 @@ text), optionally in worker processes, and writes the new tokens back.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import sys
 import warnings
@@ -303,6 +305,10 @@ _worker_fn: Callable[[tuple[RawToken, ...]], object] | None = None
 def _install_worker(fn: Callable[[tuple[RawToken, ...]], object]) -> None:
     global _worker_fn
     _worker_fn = fn
+    # A forked worker must not run the command line's SIGTERM handler (see report.build._default_sigterm):
+    # blocked in C on the pool's queue it could not, and Pool.terminate() would wait for it forever.
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _worker_map(text: str) -> tuple[str, object]:
@@ -415,3 +421,87 @@ def tokenize_many(
     """Tokenise many texts; each distinct text at most once, reusing the disk cache."""
     results = dict(iter_tokenized(texts, cache=cache, processes=processes, progress=progress))
     return [results[t] for t in texts]
+
+
+# --- rule words: tokenised once per rule file and stored with it ---------------------------
+
+# While a rule file is parsed: its words' tokens (read from the cache, or made now), else None.
+_RULE_WORDS: dict[str, tuple[RawToken, ...]] | None = None
+_RULE_WORDS_NEW = False
+
+
+def rule_word_tokens(piece: str) -> list[_tokens.Token]:
+    """Tokenise one word of a rule, from the stored tokens of its rule file when they are there."""
+    global _RULE_WORDS_NEW
+    memo = _RULE_WORDS
+    if memo is None:
+        return _tokens.tokenize(piece)
+    raw = memo.get(piece)
+    if raw is None:
+        raw = memo[piece] = _tokens._raw_tokens(piece, _tokens.get_analyzer())
+        _RULE_WORDS_NEW = True
+    return [_tokens.Token(*r) for r in raw]
+
+
+def _text_engine_digest() -> str:
+    """Return an id of the text package's code: rule-word tokens made by other code are not reused."""
+    h = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(module.name.encode() + b"\0" + module.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def stored_rule_words(source: bytes) -> Iterator[None]:
+    """While a rule file (``source``, its bytes) is parsed, tokenise its words from the cache, storing new ones.
+
+    The 1,000-odd words of the bundled rules would otherwise go through janome at every start.
+    The stored value is JSON parsed as data; an entry that does not spell its word is rebuilt.
+    """
+    global _RULE_WORDS, _RULE_WORDS_NEW
+    if _RULE_WORDS is not None:  # a rule file parsed inside another: the outer one stores
+        yield
+        return
+    store = open_cache()
+    if store is None:
+        yield
+        return
+    producer = f"rule-words:{_text_engine_digest()}"
+    key = store.key(hashlib.sha256(source).hexdigest())
+    memo: dict[str, tuple[RawToken, ...]] = {}
+    try:
+        stored = store.get_derived(producer, [key]).get(key)
+        if stored is not None:
+            memo = _decode_rule_words(stored)
+            if memo is None:
+                store.rejected += 1
+                memo = {}
+        _RULE_WORDS, _RULE_WORDS_NEW = memo, False
+        try:
+            yield
+        finally:
+            _RULE_WORDS = None
+        if _RULE_WORDS_NEW:
+            value = json.dumps({w: [list(t) for t in raw] for w, raw in sorted(memo.items())},
+                               ensure_ascii=False, separators=(",", ":"))
+            store.put_derived(producer, [(key, value)])
+    finally:
+        _RULE_WORDS_NEW = False
+        store.close()
+
+
+def _decode_rule_words(value: str) -> dict[str, tuple[RawToken, ...]] | None:
+    """Parse stored rule-word tokens, or None when any entry is not a token list spelling its word."""
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    out: dict[str, tuple[RawToken, ...]] = {}
+    for word, tokens in data.items():
+        raw = decode_tokens(json.dumps(tokens, ensure_ascii=False), word)
+        if raw is None:
+            return None
+        out[word] = raw
+    return out
