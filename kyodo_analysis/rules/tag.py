@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -126,6 +126,12 @@ def explain(
     """
     ruleset = _resolve(rules, cache=cache)
     frame = comments if isinstance(comments, pd.DataFrame) else pd.DataFrame({"text": list(comments)})
+    return _explain(frame, ruleset, cache=cache)
+
+
+def _explain(frame: pd.DataFrame, ruleset: RuleSet, *, cache: bool,
+             wanted: Sequence[Collection[str]] | None = None) -> pd.DataFrame:
+    """:func:`explain`, for the themes in ``wanted[i]`` of comment ``i`` only when given."""
     texts = [str(t) for t in frame["text"].tolist()]
     extra = [c for c in KWIC_CONTEXT_COLUMNS if c in frame.columns]
     records = frame[extra].to_dict("records") if extra else [{} for _ in texts]
@@ -134,6 +140,8 @@ def explain(
         doc = Doc(raw)
         places = None
         for theme in ruleset.themes:
+            if wanted is not None and theme.name not in wanted[number]:
+                continue
             for condition, hits in theme.explain(doc):
                 base = {**meta, "comment": number, "theme": theme.name,
                         "condition": condition.label, "rule": condition.text}
@@ -185,7 +193,9 @@ def with_matched_words(
     cache: bool = True,
 ) -> pd.DataFrame:
     """Return a copy of a tagged frame with ``matched_words``: theme → the words that fired."""
-    words = matched_words(explain(tagged, rules=rules, cache=cache))
+    # Only the themes a comment has are explained: the words of no other theme are shown.
+    words = matched_words(_explain(tagged, _resolve(rules, cache=cache), cache=cache,
+                                   wanted=[set(tags) for tags in tagged["themes"]]))
     out = tagged.copy()
     out["matched_words"] = pd.Series(
         [{theme: words.get((i, theme), MANUAL_WORDS) for theme in tags}
