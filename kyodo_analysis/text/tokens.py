@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -283,6 +283,16 @@ def content_words(
     市民協働 as 市民, so an excluded word never survives inside a compound, and the words
     on either side of it are not joined into one.
     """
+    return content_word_filter(stopwords=stopwords, exclude=exclude, compound=compound)(tokens)
+
+
+def content_word_filter(
+    *,
+    stopwords: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    compound: bool = False,
+) -> Callable[[Iterable[Token]], list[Token]]:
+    """Return :func:`content_words` with its filters built once, for many comments."""
     if stopwords is None:
         stopwords = load_stopwords()
     exclude = list(exclude)
@@ -297,11 +307,15 @@ def content_words(
         BaseFormFilter(),
         BaseFormStopFilter([*stopwords, *exclude]),
     ]
-    # CompoundNounFilter mutates the tokens it joins, so it gets copies.
-    stream: Iterable[Token] = (Token(t.surface, t.part_of_speech, t.base_form) for t in tokens)
-    for step in steps:
-        stream = step(stream)
-    return list(stream)
+
+    def apply(tokens: Iterable[Token]) -> list[Token]:
+        # CompoundNounFilter mutates the tokens it joins, so it gets copies.
+        stream: Iterable[Token] = (Token(t.surface, t.part_of_speech, t.base_form) for t in tokens)
+        for step in steps:
+            stream = step(stream)
+        return list(stream)
+
+    return apply
 
 
 def _word_list(text: str) -> frozenset[str]:

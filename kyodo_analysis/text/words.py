@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..quotes import NAME_MASK, default_privacy, find_personal_data
 from .cache import tokenize_many
-from .tokens import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize
+from .tokens import DEFAULT_EXCLUDE, Token, content_word_filter, load_stopwords, normalize
 
 # A word must occur in at least this many comments to be published in a frequency table.
 MIN_COMMENTS = 2
@@ -71,10 +71,8 @@ def comment_words(
     stop = load_stopwords()
     # Names go like excluded words: never counted, never inside a compound.
     excluded = [normalize(w) for w in exclude] + sorted(names)
-    words = [
-        content_words((Token(*r) for r in raw), stopwords=stop, exclude=excluded, compound=compound)
-        for raw in tokenize_many(cleaned, cache=cache)
-    ]
+    keep = content_word_filter(stopwords=stop, exclude=excluded, compound=compound)  # built once, not per comment
+    words = [keep(Token(*r) for r in raw) for raw in tokenize_many(cleaned, cache=cache)]
     return CommentWords(words, frozenset(names))
 
 
