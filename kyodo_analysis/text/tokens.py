@@ -243,11 +243,16 @@ class SymbolNumberFilter(TokenFilter):
     def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
         """Yield ``tokens`` with every token that holds no letter, or a digit, made a break."""
         for token in tokens:
-            word = token.base_form
-            if (not any(c.isalpha() for c in word) or any(c.isdigit() for c in word)
-                    or (len(word) == 1 and word.isascii())):
+            if _no_word(token.base_form):
                 token = Token(token.surface, ExcludeFilter.BREAK_POS, token.base_form)
             yield token
+
+
+@lru_cache(maxsize=65536)
+def _no_word(word: str) -> bool:
+    """Whether ``word`` holds no letter, holds a digit, or is one ASCII character (decided once per word)."""
+    return (not any(c.isalpha() for c in word) or any(c.isdigit() for c in word)
+            or (len(word) == 1 and word.isascii()))
 
 
 class ExcludeFilter(TokenFilter):
