@@ -53,7 +53,7 @@ _API: dict[str, str] = {
     "mask_personal_data": "quotes",
     "select_quotes": "quotes",
     # figures
-    "cooccurrence": "figures.words",
+    "cooccurrence": "text.words",
     "network_layout": "figures.words",
     "plot_cooccurrence": "figures.words",
     "plot_question": "figures.choices",

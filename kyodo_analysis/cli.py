@@ -168,6 +168,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_all(args: argparse.Namespace) -> int:
+    """Run validate, process, summary and report in turn in this one process, stopping at the first failure."""
+    common = [*args.files, *(["--year", str(args.year)] if args.year is not None else []),
+              *(["--codebook", args.codebook] if getattr(args, "codebook", None) else []),
+              *(["--password", args.password] if getattr(args, "password", None) else [])]
+    steps = [
+        ["validate", *common],
+        ["process", *common, "--out", args.processed],
+        ["summary", *common],
+        ["report", *common, *(["--chapter-year", str(args.chapter_year)] if args.chapter_year is not None else []),
+         "--out", args.out],
+    ]
+    for step in steps:
+        code = _main(step)
+        if code != EXIT_OK:
+            return code
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     """Write a blank input workbook with drop-down lists."""
     from .template import write_template
@@ -186,7 +205,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     """Show where the token cache is, or delete it."""
-    from .text.tokens import CACHE_FILE, cache_dir, clear_cache
+    from .text.cache import CACHE_FILE, cache_dir, clear_cache
 
     folder = cache_dir()
     if args.action == "clear":
@@ -256,6 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
     report.add_argument("--corrections", metavar="PATH",
                         help="テーマの手作業の修正ファイル（既定は入力と同じフォルダの theme_corrections.xlsx）")
+    every = add("all", cmd_all, "validate・process・summary・report を 1 回の起動で順に実行する（make report が使う）")
+    _files_and_year(every)
+    every.add_argument("--processed", default="data/processed", metavar="DIR",
+                       help="整えたデータの書き出し先（既定: data/processed）")
+    every.add_argument("--out", default="reports", metavar="DIR", help="報告書の書き出し先（既定: reports）")
+    every.add_argument("--chapter-year", type=year_argument, metavar="年度",
+                       help="Word の章（report.docx）の年度（既定: --year、なければ最新の年度）")
     cache = add("cache", cmd_cache, "形態素解析のキャッシュの場所を表示する（clear で消す）")
     cache.add_argument("action", choices=("path", "clear"), nargs="?", default="path",
                        help="path: 場所を表示する（既定）／ clear: キャッシュを消す")
@@ -342,6 +368,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except UnsafeParserError as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
+    if args.handler is cmd_all:  # each step reads its inputs, codebook and password itself
+        return cmd_all(args)
     try:
         if getattr(args, "files", None):
             args.given = list(args.files)

@@ -5,7 +5,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact, norm
 
 from .input.layout import CITIZENS, GROUP_ORDER, INTENT_ORDER, NO_ANSWER, POSITIVE_ANSWER, STAFF, TOTAL
 
@@ -31,6 +30,8 @@ def wilson_interval(k: np.ndarray | int, n: np.ndarray | int, confidence: float 
     """Return the Wilson score interval for k successes out of n (NaN where n is 0)."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
+    from scipy.stats import norm  # scipy.stats costs ~0.6 s to import: only the commands that test pay it
+
     z = norm.ppf(0.5 + confidence / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
@@ -64,6 +65,13 @@ def intent_shares(
     return shares.reset_index(drop=True)
 
 
+def _fisher_p(table: list[list[int]]) -> float:
+    """Return Fisher's exact test p-value (scipy imported here, not by every command)."""
+    from scipy.stats import fisher_exact
+
+    return fisher_exact(table).pvalue
+
+
 def compare_citizens_staff(respondents: pd.DataFrame, *, answer: str = POSITIVE_ANSWER, alpha: float = 0.05) -> pd.DataFrame:
     """Per fiscal year, test whether citizens and staff differ in answering ``answer`` (Fisher's exact test).
 
@@ -77,7 +85,7 @@ def compare_citizens_staff(respondents: pd.DataFrame, *, answer: str = POSITIVE_
             members = frame[frame["group"] == group]
             cells[group] = (int((members["intent"] == answer).sum()), len(members))
         (ck, cn), (sk, sn) = cells[CITIZENS], cells[STAFF]
-        p_value = fisher_exact([[ck, cn - ck], [sk, sn - sk]]).pvalue if cn and sn else np.nan
+        p_value = _fisher_p([[ck, cn - ck], [sk, sn - sk]]) if cn and sn else np.nan
         rows.append({
             "fiscal_year": year, "answer": answer,
             "citizens_k": ck, "citizens_n": cn, "citizens_share": ck / cn if cn else np.nan,

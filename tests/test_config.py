@@ -27,7 +27,7 @@ def test_the_project_folder_can_be_set(tmp_path, monkeypatch):
 
 
 def test_the_cache_folder_is_absolute_or_set(tmp_path, monkeypatch):
-    from kyodo_analysis.text import tokens
+    from kyodo_analysis.text import cache as tokens
 
     monkeypatch.delenv(config.CACHE_ENV, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -129,3 +129,12 @@ def test_public_functions_take_options_by_keyword_with_one_naming_scheme():
                 assert "Rules" in str(p.annotation) or "RuleSet" in str(p.annotation), name
             if p.name == "themes":  # theme names, never a rule set
                 assert "Sequence[str]" in str(p.annotation) and "RuleSet" not in str(p.annotation), name
+
+
+def test_the_command_line_starts_without_statistics_or_plotting_code():
+    """validate, process and summary never pay for scipy, matplotlib, wordcloud or networkx."""
+    heavy = ("scipy", "matplotlib", "wordcloud", "networkx")
+    code = ("import sys, kyodo_analysis.cli\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

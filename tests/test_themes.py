@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import fisher_exact
 from workbooks import canonical
 
+from kyodo_analysis.text import cache as C
 from kyodo_analysis.text import tokens as T
 from kyodo_analysis import rules as TH
 from kyodo_analysis.text import words as W
@@ -22,7 +23,7 @@ LABELLED = Path(__file__).parent / "data" / "theme_labelled.csv"
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def tags(text: str, rules=None) -> tuple[str, ...]:
@@ -96,7 +97,7 @@ def test_every_labelled_set_stays_at_or_above_its_recorded_score(name, recorded)
 
 
 def doc(text: str) -> TH.Doc:
-    return TH.Doc(T.tokenize_many([text], cache=False)[0])
+    return TH.Doc(C.tokenize_many([text], cache=False)[0])
 
 
 @pytest.mark.parametrize("rule, text, expected", [
@@ -408,7 +409,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys):
 
 
 def test_processes_give_identical_tags(monkeypatch):
-    monkeypatch.setattr(T, "MIN_TEXTS_PER_PROCESS", 1)
+    monkeypatch.setattr(C, "MIN_TEXTS_PER_PROCESS", 1)
     texts = TH.load_labelled(LABELLED)["text"].tolist()[:60]
     assert TH.tag_texts(texts, processes=2, cache=False) == TH.tag_texts(texts, cache=False)
 

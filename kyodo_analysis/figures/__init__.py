@@ -55,7 +55,6 @@ from .words import (
     WORDCLOUD_SCALE,
     make_wordcloud,
     plot_wordcloud,
-    cooccurrence,
     network_layout,
     NODE_MIN_PT,
     NODE_MAX_PT,
@@ -69,6 +68,8 @@ from .words import (
     spread_nodes,
     plot_cooccurrence,
 )
+# Counting lives in text.words; plots.cooccurrence is kept for the notebooks.
+from ..text.words import cooccurrence  # noqa: E402
 from .save import (
     save_figure,
 )

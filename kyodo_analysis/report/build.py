@@ -232,8 +232,10 @@ def _build_report(
     chapter_fy = chapter.chapter_year(years, chapter_year if chapter_year is not None
                                       else year if year in years else None)
 
+    workers = default_processes() if processes is None else processes
     with watch.stage("テーマ判定"):
-        tagged = tag_comments(comments, rules=rules)
+        # Comments not yet in the token cache are tokenised and tagged on every core.
+        tagged = tag_comments(comments, rules=rules, processes=workers)
         fixed = apply_corrections(
             tagged, load_corrections(find_corrections(paths) if corrections is None else corrections,
                                      themes=rules.names), themes=rules.names)
@@ -259,7 +261,7 @@ def _build_report(
         extra = _quotes_table(out, with_matched_words(tagged, rules=rules), period)
         if fixed.count:
             extra.append(("テーマの手作業の修正", out.table(fixed.applied, f"{period}_theme_corrections")))
-        out.render(default_processes() if processes is None else processes)
+        out.render(workers)
         with watch.stage("Word"):
             _write_chapter(root, out.figures, respondents=respondents, tagged=tagged, shares=shares,
                            comparison=comparison, years=years, year=chapter_fy, workshop=survey_title, period=period)

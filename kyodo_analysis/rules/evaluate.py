@@ -98,7 +98,7 @@ def evaluate_file(
     cache: bool = True,
 ) -> pd.DataFrame:
     """Tag a labelled CSV and return the evaluation table (``LabelError`` names file and line)."""
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     frame = load_labelled(path)
     gold = frame["gold"].tolist()
     lines = _record_lines(path)

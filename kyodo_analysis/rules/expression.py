@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from ..errors import KyodoError
-from ..text.tokens import RawToken, forms, normalize, tokenize
+from ..text.cache import rule_word_tokens
+from ..text.tokens import RawToken, forms, normalize
 from ..text.tokens import get_tokenizer
 
 DEFAULT_DISTANCE = 10
@@ -473,7 +474,7 @@ def word_parts(text: str) -> tuple[str, ...]:
         if not piece:
             raise RuleError(f"「{text}」の「+」の前後に語がありません")
         # The comments' own tokenizer, so compound verbs are joined the same way on both sides.
-        parts.extend(token.base_form.lower() for token in tokenize(piece))
+        parts.extend(token.base_form.lower() for token in rule_word_tokens(piece))
     if not parts:
         raise RuleError(f"「{text}」から語を取り出せません")
     return tuple(parts)
@@ -482,7 +483,7 @@ def word_parts(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def _is_noun(text: str) -> bool:
     """Whether a rule word is one noun token (so it may match inside compounds)."""
-    tokens = tokenize(text)
+    tokens = rule_word_tokens(text)
     return len(tokens) == 1 and tokens[0].part_of_speech.startswith("名詞")
 
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..text.tokens import RawToken, normalize, tokenize_many
+from ..text.cache import tokenize_many
+from ..text.tokens import RawToken, normalize
 from .expression import Doc, make_word
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..errors import OptionError
 from ..input.layout import CITIZENS, STAFF
-from ..text.tokens import RawToken, map_tokenized, normalize, open_cache, tokenize_many
+from ..text.cache import map_tokenized, open_cache, tokenize_many
+from ..text.tokens import RawToken, normalize
 from .expression import Doc
 from .kwic import KWIC_CONTEXT_COLUMNS, _char_map, _token_offsets
 from .load import _resolve, default_theme_names
@@ -30,7 +31,7 @@ def tag_texts(
     progress: bool | None = None,
 ) -> list[tuple[str, ...]]:
     """Return the themes of each text, in rule-table order."""
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     unique = list(dict.fromkeys(texts))
     store = open_cache() if cache else None
     tags: dict[str, tuple[str, ...]] = {}
@@ -125,8 +126,14 @@ def explain(
     positions count janome tokens from 0 ([start, end)); character positions index the
     comment as written. A condition that holds only through ``not`` has one row with empty word.
     """
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     frame = comments if isinstance(comments, pd.DataFrame) else pd.DataFrame({"text": list(comments)})
+    return _explain(frame, ruleset, cache=cache)
+
+
+def _explain(frame: pd.DataFrame, ruleset: RuleSet, *, cache: bool,
+             wanted: Sequence[Collection[str]] | None = None) -> pd.DataFrame:
+    """:func:`explain`, for the themes in ``wanted[i]`` of comment ``i`` only when given."""
     texts = [str(t) for t in frame["text"].tolist()]
     extra = [c for c in KWIC_CONTEXT_COLUMNS if c in frame.columns]
     records = frame[extra].to_dict("records") if extra else [{} for _ in texts]
@@ -135,6 +142,8 @@ def explain(
         doc = Doc(raw)
         places = None
         for theme in ruleset.themes:
+            if wanted is not None and theme.name not in wanted[number]:
+                continue
             for condition, hits in theme.explain(doc):
                 base = {**meta, "comment": number, "theme": theme.name,
                         "condition": condition.label, "rule": condition.text}
@@ -186,7 +195,9 @@ def with_matched_words(
     cache: bool = True,
 ) -> pd.DataFrame:
     """Return a copy of a tagged frame with ``matched_words``: theme → the words that fired."""
-    words = matched_words(explain(tagged, rules=rules, cache=cache))
+    # Only the themes a comment has are explained: the words of no other theme are shown.
+    words = matched_words(_explain(tagged, _resolve(rules, cache=cache), cache=cache,
+                                   wanted=[set(tags) for tags in tagged["themes"]]))
     out = tagged.copy()
     out["matched_words"] = pd.Series(
         [{theme: words.get((i, theme), MANUAL_WORDS) for theme in tags}
