@@ -32,16 +32,15 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表と Word の章 reports/report.docx を書き出す（YEAR=2018 で年度のないファイルの年度）
-	$(BIN)/kyodo-analysis validate $(RAW) $(YEAR_OPTION)
-	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed
-	$(BIN)/kyodo-analysis summary $(RAW) $(YEAR_OPTION)
-	$(BIN)/kyodo-analysis report $(RAW) $(YEAR_OPTION) $(CHAPTER_OPTION) --out reports
+	$(BIN)/kyodo-analysis all $(RAW) $(YEAR_OPTION) $(CHAPTER_OPTION) --processed data/processed --out reports
 
 processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
 	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed
 
+# Unit tests run in one worker per core (pytest-xdist), the slow ones (marked slow) included;
+# while developing, `.venv/bin/python -m pytest -n auto -m "not slow" tests` skips those.
 test: $(STAMP) ## すべてのテスト（ユニットテストとノートブックの nbval）を実行する
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n auto --dist loadfile tests
 	$(BIN)/python tools/run_notebooks.py check
 
 notebooks: $(STAMP) ## ノートブックを上から実行し直し、出力を保存する（データやコードを変えたあとに）

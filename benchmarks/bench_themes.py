@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from janome.tokenizer import Tokenizer  # noqa: E402
 
+from kyodo_analysis.text import cache as C  # noqa: E402
 from kyodo_analysis.text import tokens as T  # noqa: E402
 from kyodo_analysis.rules.load import load_rules  # noqa: E402
 from kyodo_analysis.rules.toml_format import parse_toml_rules
@@ -78,7 +79,7 @@ def memory_only(n: int, seed: int) -> int:
     texts = make_corpus(n, seed)
     tmp = Path(tempfile.mkdtemp(prefix="kyodo-bench-"))
     try:
-        os.environ[T.CACHE_ENV] = str(tmp)
+        os.environ[C.CACHE_ENV] = str(tmp)
         seconds = timed(lambda: tag_texts(texts, processes=2, progress=False))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -120,7 +121,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="kyodo-bench-"))
     try:
-        os.environ[T.CACHE_ENV] = str(tmp / "a")
+        os.environ[C.CACHE_ENV] = str(tmp / "a")
         cold_tags: list = []
         rows.append(("tagging, cold (empty cache, 1 process)",
                      timed(lambda: cold_tags.extend(tag_texts(texts, rules=rules, progress=False)))))
@@ -136,7 +137,7 @@ def main() -> int:
                      timed(lambda: retag.extend(tag_texts(texts, rules=edited, progress=False)))))
         assert retag == cold_tags
         if not args.skip_processes:
-            os.environ[T.CACHE_ENV] = str(tmp / "b")
+            os.environ[C.CACHE_ENV] = str(tmp / "b")
             proc_tags: list = []
             rows.append(("tagging, cold, 2 processes",
                          timed(lambda: proc_tags.extend(

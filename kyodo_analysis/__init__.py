@@ -61,7 +61,7 @@ _API: dict[str, str] = {
     "tally_beside_questionnaire": "group_work",
     "plot_ask_offer": "figures.group_work",
     # figures
-    "cooccurrence": "figures.words",
+    "cooccurrence": "text.words",
     "network_layout": "figures.words",
     "plot_cooccurrence": "figures.words",
     "plot_question": "figures.choices",

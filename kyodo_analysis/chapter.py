@@ -23,6 +23,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from .errors import KyodoError
 from .input.layout import GROUP_ORDER, INTENT_ORDER
 from .intent import TOTAL as _TOTAL
 from .quotes import mask_personal_data
@@ -37,7 +38,7 @@ _GROUPS = GROUP_ORDER[:2]
 _POSITIVE = INTENT_ORDER[0]
 
 
-class ChapterError(ValueError):
+class ChapterError(KyodoError, ValueError):
     """The chapter cannot be written for this input; ``code`` is stable, the message Japanese."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -374,7 +375,7 @@ def _fixed_zip(raw: bytes) -> bytes:
     return out.getvalue()
 
 
-def write_chapter(path: str | Path, data: ChapterData, wording: Mapping[str, Any] | None = None) -> Path:
+def write_chapter(path: str | Path, data: ChapterData, *, wording: Mapping[str, Any] | None = None) -> Path:
     """Write the chapter to ``path`` (byte-identical for the same data) and return the path."""
     buffer = io.BytesIO()
     build_chapter(data, wording).save(buffer)

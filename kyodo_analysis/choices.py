@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact
 
 from .input.layout import INTENT_ORDER, NO_ANSWER, cell_text, match_key
 from .input.roles import CHOICE_ROLES, ColumnRole, Scales, default_scales, is_missing, split_multiple
@@ -127,7 +126,7 @@ def choice_counts(
     return out
 
 
-def question_counts(choices: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
+def question_counts(choices: pd.DataFrame, *, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
     """Counts of the loader's ``Survey.choices`` per question × ``by``, every option of a rating scale included.
 
     Questions come in the order the questionnaires ask them (first appearance), not by name.
@@ -140,7 +139,7 @@ def question_counts(choices: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "
     return counts.sort_values("question", key=lambda q: q.map(rank), kind="stable", ignore_index=True)
 
 
-def rating_sets(table: pd.DataFrame, questions: Sequence[str] | None = None) -> list[list[str]]:
+def rating_sets(table: pd.DataFrame, *, questions: Sequence[str] | None = None) -> list[list[str]]:
     """Rating questions that share one scale (same options, same order), in groups of two or more.
 
     ``table`` is a counts or options table (question, role, option, order); ``questions``
@@ -206,6 +205,8 @@ def association_test(table: pd.DataFrame, *, seed: int = MONTE_CARLO_SEED, draws
     if values.shape[0] < 2 or values.shape[1] < 2:
         return TestResult("none", float("nan"), float("nan"), n)
     if values.shape == (2, 2):
+        from scipy.stats import fisher_exact  # ~0.6 s to import: paid only when a 2×2 table is tested
+
         odds, p = fisher_exact(values)
         return TestResult("fisher_exact", float(odds), float(p), n)
     observed = _chi_square(values)

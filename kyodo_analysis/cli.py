@@ -32,14 +32,15 @@ from .console import (
     read_codebook,
     year_argument,
 )
-from .input.layout import INTENT_ORDER
+from .config import processed_dir, reports_dir
+from .input.layout import ANSWER_CHOICES, NO_ANSWER
 from .input.codebook import codebook_text, merge_roles
 from .input.readers import UnreadableFileError, password_scope, printable
 from .input.safety import UnsafeParserError, require_defused_xml
 from .input.survey import Survey, expand_inputs, infer_columns, write_processed
 from .intent import intent_counts
 # The order the summary lists answers in, as the published JSON contract says.
-SUMMARY_ANSWERS = ("思う", "思わない", "どちらとも言えない", INTENT_ORDER[-1])
+SUMMARY_ANSWERS = (*ANSWER_CHOICES, NO_ANSWER)
 
 
 def _describe_counts(survey: Survey) -> list[str]:
@@ -150,7 +151,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return code
     exclude = () if args.keep_kyodo else DEFAULT_EXCLUDE
     try:
-        result = build_report(args.files, args.out, year=args.year, themes=rules, exclude_words=exclude, survey=survey,
+        result = build_report(args.files, args.out, year=args.year, rules=rules, exclude=exclude, survey=survey,
                               corrections=[args.corrections] if args.corrections else None,
                               chapter_year=args.chapter_year)
     except CorrectionsError as error:
@@ -167,6 +168,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     _say(f"報告書を書き出しました: {shown(result.index)}",
          f"  図 {len(result.figures)} 点（{'・'.join(formats)}）: {shown(result.out_dir / 'figures')}",
          f"  表 {len(result.tables)} ファイル: {shown(result.out_dir / 'tables')}")
+    return EXIT_OK
+
+
+def cmd_all(args: argparse.Namespace) -> int:
+    """Run validate, process, summary and report in turn in this one process, stopping at the first failure."""
+    common = [*args.files, *(["--year", str(args.year)] if args.year is not None else []),
+              *(["--codebook", args.codebook] if getattr(args, "codebook", None) else []),
+              *(["--password", args.password] if getattr(args, "password", None) else [])]
+    steps = [
+        ["validate", *common],
+        ["process", *common, "--out", args.processed],
+        ["summary", *common],
+        ["report", *common, *(["--chapter-year", str(args.chapter_year)] if args.chapter_year is not None else []),
+         "--out", args.out],
+    ]
+    for step in steps:
+        code = _main(step)
+        if code != EXIT_OK:
+            return code
     return EXIT_OK
 
 
@@ -188,7 +208,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     """Show where the token cache is, or delete it."""
-    from .text.tokens import CACHE_FILE, cache_dir, clear_cache
+    from .text.cache import CACHE_FILE, cache_dir, clear_cache
 
     folder = cache_dir()
     if args.action == "clear":
@@ -243,19 +263,28 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--format", choices=("table", "csv", "json"), default="table", help="出力形式（既定: table）")
     process = add("process", cmd_process, "整えたデータを data/processed/ などに書き出す（CSV と Excel）")
     _files_and_year(process)
-    process.add_argument("--out", default="data/processed", metavar="DIR", help="書き出し先フォルダ（既定: data/processed）")
+    process.add_argument("--out", default=str(processed_dir()), metavar="DIR",
+                         help="書き出し先フォルダ（既定: プロジェクトの data/processed）")
     from .themes_cli import add_themes_arguments, run_themes_command
 
-    add_themes_arguments(add("themes", run_themes_command, "自由記述のテーマ（相互理解・対等など 10 テーマ）を判定して一覧にする"))
+    add_themes_arguments(add("themes", run_themes_command, "自由記述のテーマ（themes.toml のテーマ）を判定して一覧にする"))
     report = add("report", cmd_report, "報告書用の図（PNG・SVG・PDF）と表（Excel・CSV）と index.html を書き出す")
     _files_and_year(report)
-    report.add_argument("--out", default="reports", metavar="DIR", help="書き出し先フォルダ（既定: reports）。丸ごと置き換える")
+    report.add_argument("--out", default=str(reports_dir()), metavar="DIR",
+                        help="書き出し先フォルダ（既定: プロジェクトの reports）。丸ごと置き換える")
     report.add_argument("--themes", metavar="PATH", help="テーマ定義ファイル（TOML または KH Coder のコーディングルール）")
     report.add_argument("--chapter-year", type=year_argument, metavar="年度",
                         help="Word の章（report.docx）の年度（既定: --year、なければ最新の年度）")
     report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
     report.add_argument("--corrections", metavar="PATH",
                         help="テーマの手作業の修正ファイル（既定は入力と同じフォルダの theme_corrections.xlsx）")
+    every = add("all", cmd_all, "validate・process・summary・report を 1 回の起動で順に実行する（make report が使う）")
+    _files_and_year(every)
+    every.add_argument("--processed", default="data/processed", metavar="DIR",
+                       help="整えたデータの書き出し先（既定: data/processed）")
+    every.add_argument("--out", default="reports", metavar="DIR", help="報告書の書き出し先（既定: reports）")
+    every.add_argument("--chapter-year", type=year_argument, metavar="年度",
+                       help="Word の章（report.docx）の年度（既定: --year、なければ最新の年度）")
     cache = add("cache", cmd_cache, "形態素解析のキャッシュの場所を表示する（clear で消す）")
     cache.add_argument("action", choices=("path", "clear"), nargs="?", default="path",
                        help="path: 場所を表示する（既定）／ clear: キャッシュを消す")
@@ -342,6 +371,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except UnsafeParserError as error:
         _say(str(error), err=True)
         return EXIT_UNREADABLE
+    if args.handler is cmd_all:  # each step reads its inputs, codebook and password itself
+        return cmd_all(args)
     try:
         if getattr(args, "files", None):
             args.given = list(args.files)

@@ -5,15 +5,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact, norm
 
-from .input.layout import GROUP_ORDER, INTENT_ORDER, NO_ANSWER
+from .input.layout import CITIZENS, GROUP_ORDER, INTENT_ORDER, NO_ANSWER, POSITIVE_ANSWER, STAFF, TOTAL
 
-TOTAL = "全体"
 ANSWERED = INTENT_ORDER[:-1]
 
 
-def intent_counts(respondents: pd.DataFrame, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
+def intent_counts(respondents: pd.DataFrame, *, by: Sequence[str] = ("fiscal_year", "group")) -> pd.DataFrame:
     """Count answers per ``by`` cell, all four answers included (zeros too), groups present only."""
     by = list(by)
     counts = (
@@ -32,6 +30,8 @@ def wilson_interval(k: np.ndarray | int, n: np.ndarray | int, confidence: float 
     """Return the Wilson score interval for k successes out of n (NaN where n is 0)."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
+    from scipy.stats import norm  # scipy.stats costs ~0.6 s to import: only the commands that test pay it
+
     z = norm.ppf(0.5 + confidence / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
@@ -42,8 +42,8 @@ def wilson_interval(k: np.ndarray | int, n: np.ndarray | int, confidence: float 
 
 def intent_shares(
     respondents: pd.DataFrame,
-    by: Sequence[str] = ("fiscal_year", "group"),
     *,
+    by: Sequence[str] = ("fiscal_year", "group"),
     include_total: bool = True,
 ) -> pd.DataFrame:
     """Share of each answer among those who answered (無回答 excluded), with a Wilson 95% interval."""
@@ -53,7 +53,7 @@ def intent_shares(
         total = respondents.assign(group=TOTAL)
         frame = pd.concat([respondents.astype({"group": "object"}), total], ignore_index=True)
         frame["group"] = pd.Categorical(frame["group"], categories=[*GROUP_ORDER, TOTAL])
-    counts = intent_counts(frame, by)
+    counts = intent_counts(frame, by=by)
     keys = [counts[c] for c in by]
     answered = counts["answer"] != NO_ANSWER
     counts["n"] = counts["count"].where(answered, 0).groupby(keys, observed=True).transform("sum")
@@ -65,7 +65,14 @@ def intent_shares(
     return shares.reset_index(drop=True)
 
 
-def compare_citizens_staff(respondents: pd.DataFrame, answer: str = "思う", *, alpha: float = 0.05) -> pd.DataFrame:
+def _fisher_p(table: list[list[int]]) -> float:
+    """Return Fisher's exact test p-value (scipy imported here, not by every command)."""
+    from scipy.stats import fisher_exact
+
+    return fisher_exact(table).pvalue
+
+
+def compare_citizens_staff(respondents: pd.DataFrame, *, answer: str = POSITIVE_ANSWER, alpha: float = 0.05) -> pd.DataFrame:
     """Per fiscal year, test whether citizens and staff differ in answering ``answer`` (Fisher's exact test).
 
     Only those who answered count; with a few dozen people a year the result is indicative only.
@@ -74,11 +81,11 @@ def compare_citizens_staff(respondents: pd.DataFrame, answer: str = "思う", *,
     answered = respondents[respondents["intent"] != NO_ANSWER]
     for year, frame in answered.groupby("fiscal_year", sort=True):
         cells = {}
-        for group in ("市民", "職員"):
+        for group in (CITIZENS, STAFF):
             members = frame[frame["group"] == group]
             cells[group] = (int((members["intent"] == answer).sum()), len(members))
-        (ck, cn), (sk, sn) = cells["市民"], cells["職員"]
-        p_value = fisher_exact([[ck, cn - ck], [sk, sn - sk]]).pvalue if cn and sn else np.nan
+        (ck, cn), (sk, sn) = cells[CITIZENS], cells[STAFF]
+        p_value = _fisher_p([[ck, cn - ck], [sk, sn - sk]]) if cn and sn else np.nan
         rows.append({
             "fiscal_year": year, "answer": answer,
             "citizens_k": ck, "citizens_n": cn, "citizens_share": ck / cn if cn else np.nan,
@@ -90,15 +97,15 @@ def compare_citizens_staff(respondents: pd.DataFrame, answer: str = "思う", *,
 
 def describe_intent(shares: pd.DataFrame, fiscal_year: int) -> list[str]:
     """Write plain Japanese sentences about one year's shares, hedged by their interval."""
-    year = shares[(shares["fiscal_year"] == fiscal_year) & (shares["answer"] == "思う")]
+    year = shares[(shares["fiscal_year"] == fiscal_year) & (shares["answer"] == POSITIVE_ANSWER)]
     sentences = []
     for row in year.itertuples():
         if not row.n:
             continue
         sentences.append(
-            f"{row.group}: 回答した {row.n} 人のうち {row.count} 人（{row.share:.0%}）が「思う」と答えました"
+            f"{row.group}: 回答した {row.n} 人のうち {row.count} 人（{row.share:.0%}）が「{POSITIVE_ANSWER}」と答えました"
             f"（95% 信頼区間 {row.ci_low:.0%}〜{row.ci_high:.0%}"
-            + (f"、無回答 {row.n_missing} 人は除く" if row.n_missing else "")
+            + (f"、{NO_ANSWER} {row.n_missing} 人は除く" if row.n_missing else "")
             + "）。"
         )
     return sentences

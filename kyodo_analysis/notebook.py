@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .config import parameters_file
+from .errors import KyodoError
 from .input.years import fiscal_year_readings
 
 PARAMETERS_FILE = "parameters.toml"
@@ -15,7 +17,7 @@ PARAMETERS_FILE = "parameters.toml"
 YEAR_ENV = "KYODO_FISCAL_YEAR"
 
 
-class NotebookStop(Exception):
+class NotebookStop(KyodoError):
     """A reason to stop a notebook, in one Japanese sentence; Jupyter shows the sentence, not a traceback."""
 
     def _render_traceback_(self) -> list[str]:
@@ -37,10 +39,16 @@ def _year(text: str, where: str) -> int:
     return years.pop()
 
 
-def load_parameters(path: str | os.PathLike[str] = PARAMETERS_FILE) -> Parameters:
-    """Read the notebooks' parameters file; the environment variable KYODO_FISCAL_YEAR overrides its year."""
+def load_parameters(path: str | os.PathLike[str] | None = None) -> Parameters:
+    """Read the notebooks' parameters file; the environment variable KYODO_FISCAL_YEAR overrides its year.
+
+    Without ``path``: the notebook folder's own file (Jupyter starts a notebook in its folder),
+    else the project's ``notebooks/parameters.toml`` (config), wherever Python was started.
+    """
     if os.environ.get(YEAR_ENV):
         return Parameters(_year(os.environ[YEAR_ENV], f"環境変数 {YEAR_ENV}"))
+    if path is None:
+        path = PARAMETERS_FILE if Path(PARAMETERS_FILE).is_file() else parameters_file()
     path = Path(path)
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -15,6 +15,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .errors import KyodoError
+
 MANIFEST = ".kyodo-analysis-manifest.json"
 GENERATOR = "kyodo-analysis"
 _FORMAT = 1
@@ -25,8 +27,10 @@ _LEGACY_INDEX = "index.html"
 _SHOWN_NAMES = 10
 
 
-class OutputFolderError(ValueError):
+class OutputFolderError(KyodoError, ValueError):
     """The output folder cannot be used; the message says why, in Japanese."""
+
+    code = "output-folder"
 
 
 def shown(path: object) -> str:

@@ -9,11 +9,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .export import save_workbook
-from .input.layout import GROUP_ORDER
+from .input.layout import ANSWER_CHOICES, GROUP_ORDER, NO_ANSWER
 
 RESPONSE_SHEET = "回答"
 HEADERS = ("回答者ID", "区分", "所属", "問1 協働したいと思いますか？", "その理由", "講演について", "ワークショップについて")
-ANSWER_CHOICES = ("思う", "思わない", "どちらとも言えない")
 # Enough rows for a year's workshop; pre-numbered IDs are ignored while a row is otherwise empty.
 TEMPLATE_ROWS = 150
 _FIRST_DATA_ROW = 4
@@ -21,7 +20,7 @@ _FIRST_DATA_ROW = 4
 
 def _list_validation(choices: tuple[str, ...], title: str) -> DataValidation:
     rule = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
-    rule.error = f"{'・'.join(choices)} から選んでください（空欄は無回答）。"
+    rule.error = f"{'・'.join(choices)} から選んでください（空欄は{NO_ANSWER}）。"
     rule.errorTitle = f"{title}の値"
     rule.showErrorMessage = True
     return rule

@@ -186,7 +186,7 @@ def _write_review(args: argparse.Namespace, rules: RuleSet, tagged: pd.DataFrame
 def run_themes_command(args: argparse.Namespace) -> int:
     """Run ``kyodo-analysis themes`` and return its exit code."""
     try:
-        rules = load_rules(args.themes)
+        rules = load_rules(args.themes, cache=not args.no_cache)
     except RuleError as exc:
         _err(f"テーマ定義を読めません: {exc}")
         return EXIT_UNREADABLE

@@ -12,7 +12,7 @@ import hostile as H
 import pytest
 from conftest import RAW
 
-from kyodo_analysis.text import tokens as T
+from kyodo_analysis.text import cache as C
 from kyodo_analysis.text import words as W
 from kyodo_analysis.cli import main
 
@@ -35,28 +35,28 @@ def _rows(path):
 
 
 def test_tokens_are_stored_as_json_text(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
-    T.tokenize_many(["情報を共有する"], cache=True)
-    (key, value), = _rows(T.cache_dir() / "tokens.sqlite3")
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
+    C.tokenize_many(["情報を共有する"], cache=True)
+    (key, value), = _rows(C.cache_dir() / "tokens.sqlite3")
     assert isinstance(value, str)
-    assert T.decode_tokens(value, "情報を共有する")[0][0] == "情報"
+    assert C.decode_tokens(value, "情報を共有する")[0][0] == "情報"
 
 
 def test_planted_pickle_is_not_executed_and_the_entry_is_rebuilt(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
     text = "特になし"
-    expected = T.tokenize_many([text], cache=False)
-    store = T.TokenCache()
+    expected = C.tokenize_many([text], cache=False)
+    store = C.TokenCache()
     key = store.key(text)
     store.put_encoded([(key, pickle.dumps(_Planted(), protocol=5))])  # what an attacker would plant
     store.close()
     _Planted.ran.clear()
     with pytest.warns(UserWarning, match="キャッシュ") as notes:
-        assert T.tokenize_many([text]) == expected
+        assert C.tokenize_many([text]) == expected
     assert _Planted.ran == []
     assert len([n for n in notes if "キャッシュ" in str(n.message)]) == 1
     (_, value), = _rows(tmp_path / "cache" / "tokens.sqlite3")
-    assert T.decode_tokens(value, text) == expected[0]  # rebuilt with real tokens
+    assert C.decode_tokens(value, text) == expected[0]  # rebuilt with real tokens
 
 
 @pytest.mark.parametrize("value", [
@@ -66,58 +66,59 @@ def test_planted_pickle_is_not_executed_and_the_entry_is_rebuilt(tmp_path, monke
     b"\x80\x04\x95",                                    # binary junk
 ])
 def test_damaged_or_foreign_entries_neither_fail_nor_count(tmp_path, monkeypatch, value):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
     text = "情報を共有する"
-    expected = T.tokenize_many([text], cache=False)
-    store = T.TokenCache()
+    expected = C.tokenize_many([text], cache=False)
+    store = C.TokenCache()
     store.put_encoded([(store.key(text), value)])
     store.close()
     with pytest.warns(UserWarning, match="キャッシュ"):
-        assert T.tokenize_many([text]) == expected
+        assert C.tokenize_many([text]) == expected
     assert W.word_counts([text]) == W.word_counts([text], cache=False)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG_CACHE_HOME is how Linux names the user's cache folder")
 def test_the_cache_is_private_and_the_same_from_any_folder(tmp_path, monkeypatch):
-    monkeypatch.delenv(T.CACHE_ENV, raising=False)
+    monkeypatch.delenv(C.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
     first = tmp_path / "a"
     second = tmp_path / "b"
     first.mkdir()
     second.mkdir()
     monkeypatch.chdir(first)
-    where = T.cache_dir()
-    T.tokenize_many(["場"])
+    where = C.cache_dir()
+    C.tokenize_many(["場"])
     monkeypatch.chdir(second)
-    assert T.cache_dir() == where and where.is_absolute()
+    assert C.cache_dir() == where and where.is_absolute()
     assert where.is_relative_to(tmp_path / "home-cache")
     assert not (first / ".cache").exists() and not (second / ".cache").exists()
     assert stat.S_IMODE(where.stat().st_mode) == 0o700
     for path in where.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     assert main(["cache", "clear"]) == 0
-    assert not (where / T.CACHE_FILE).exists()
+    assert not (where / C.CACHE_FILE).exists()
 
 
 def test_cache_dir_variable_still_overrides(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "mine"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "mine"))
     assert main(["cache"]) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "mine" / T.CACHE_FILE)
-    T.tokenize_many(["場"])
-    assert (tmp_path / "mine" / T.CACHE_FILE).exists()
+    assert capsys.readouterr().out.strip() == str(tmp_path / "mine" / C.CACHE_FILE)
+    C.tokenize_many(["場"])
+    assert (tmp_path / "mine" / C.CACHE_FILE).exists()
     assert main(["cache", "clear"]) == 0
-    assert not (tmp_path / "mine" / T.CACHE_FILE).exists()
+    assert not (tmp_path / "mine" / C.CACHE_FILE).exists()
 
 
 def test_a_cache_folder_others_may_enter_is_made_private(tmp_path, monkeypatch):
     folder = tmp_path / "shared"
     folder.mkdir(mode=0o777)
     os.chmod(folder, 0o777)
-    monkeypatch.setenv(T.CACHE_ENV, str(folder))
-    T.tokenize_many(["場"])
+    monkeypatch.setenv(C.CACHE_ENV, str(folder))
+    C.tokenize_many(["場"])
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
+@pytest.mark.slow
 def test_report_on_a_protected_workbook_leaves_no_text_outside_its_folder(tmp_path, monkeypatch, capsys):
     from kyodo_analysis.input.survey import load_questionnaire
 
@@ -125,7 +126,7 @@ def test_report_on_a_protected_workbook_leaves_no_text_outside_its_folder(tmp_pa
     folder.mkdir()
     protected = H.encrypt(SAMPLE, folder / SAMPLE.name, PASSWORD)
     cache = tmp_path / "cache"
-    monkeypatch.setenv(T.CACHE_ENV, str(cache))
+    monkeypatch.setenv(C.CACHE_ENV, str(cache))
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))
@@ -159,10 +160,10 @@ def test_report_on_a_protected_workbook_leaves_no_text_outside_its_folder(tmp_pa
 
 
 def test_the_command_line_shows_a_rebuilt_entry_as_one_note(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
     comments = tmp_path / "c.txt"
     comments.write_text("特になし\n話し合いの場がほしい\n", encoding="utf-8")
-    store = T.TokenCache()
+    store = C.TokenCache()
     store.put_encoded([(store.key("特になし"), pickle.dumps(_Planted(), protocol=5))])
     store.close()
     _Planted.ran.clear()
@@ -173,9 +174,9 @@ def test_the_command_line_shows_a_rebuilt_entry_as_one_note(tmp_path, monkeypatc
 
 
 def test_a_cache_file_that_is_no_database_is_rebuilt(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir(mode=0o700)
-    (tmp_path / "cache" / T.CACHE_FILE).write_bytes(b"not a database, planted" * 100)
+    (tmp_path / "cache" / C.CACHE_FILE).write_bytes(b"not a database, planted" * 100)
     with pytest.warns(UserWarning, match="キャッシュ"):
-        assert T.tokenize_many(["場"])[0][0][0] == "場"
-    assert len(_rows(tmp_path / "cache" / T.CACHE_FILE)) == 1
+        assert C.tokenize_many(["場"])[0][0][0] == "場"
+    assert len(_rows(tmp_path / "cache" / C.CACHE_FILE)) == 1

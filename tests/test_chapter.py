@@ -155,6 +155,7 @@ def test_unknown_chapter_year_is_refused(inputs, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_chapter_year_picks_an_earlier_year(inputs, tmp_path):
     out = report.build_report(inputs, tmp_path / "r", formats=("png",), processes=1, chapter_year=2016)
     assert "2016" in _document(out.out_dir).paragraphs[0].text

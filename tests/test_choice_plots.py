@@ -125,9 +125,9 @@ def _two_ratings() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_rating_questions_sharing_a_scale_are_drawn_together_one_bar_per_question_and_group() -> None:
     answers, counts = _two_ratings()
     options = options_from_answers(answers)
-    assert rating_sets(options, ["講演の満足度", "ワークショップの満足度", "会場の満足度"]) == [
+    assert rating_sets(options, questions=["講演の満足度", "ワークショップの満足度", "会場の満足度"]) == [
         ["講演の満足度", "ワークショップの満足度"]]
-    assert rating_sets(options, ["講演の満足度", "会場の満足度"]) == []
+    assert rating_sets(options, questions=["講演の満足度", "会場の満足度"]) == []
     pair = pd.concat([counts[counts["question"] == q] for q in ("講演の満足度", "ワークショップの満足度")])
     with style():
         ax = draw_rating_set(pair, neutral="ふつう")

@@ -32,10 +32,11 @@ def test_validate_lists_problems_and_exits_1(tmp_path):
     path = canonical(tmp_path / "2017.xlsx", [[1, "NPO", "a", "思うかも", "x", None], [2, "学生", "b", "思う", "y", None]])
     done = run("validate", path)
     assert done.returncode == 1
-    assert done.stdout.splitlines() == [
-        "2017.xlsx 回答!D4: 「思うかも」は選択肢（思う／思わない／どちらとも言えない）にありません",
-        "2017.xlsx 回答!B5: 「学生」は区分（市民／職員／その他）にありません",
-    ]
+    # One line per problem: the place, the stable code, then the message naming the value found.
+    lines = done.stdout.splitlines()
+    assert [line.split(" ", 2)[:2] for line in lines] == [["2017.xlsx", "回答!D4:"], ["2017.xlsx", "回答!B5:"]]
+    assert [line.split(" ", 2)[2].split("] ")[0] for line in lines] == ["[unknown-answer", "[unknown-group"]
+    assert "「思うかも」" in lines[0] and "「学生」" in lines[1]
 
 
 def test_unreadable_file_exits_2_but_other_files_are_still_checked(tmp_path):
@@ -109,7 +110,8 @@ def test_template_has_drop_downs_and_loads_once_filled(tmp_path):
     assert done.stdout.strip() == "OK 入力表.xlsx: 2018年度 回答 1 件（市民 1）"
 
 
-@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes", "report", "template"])
+@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes",
+                                     pytest.param("report", marks=pytest.mark.slow), "template"])
 def test_commands_never_modify_input_files(tmp_path, command, raw_guard):
     path = canonical(tmp_path / "2017.xlsx", ROWS)
     before = path.read_bytes()
@@ -171,7 +173,8 @@ def test_an_unreadable_file_gets_one_message_and_no_advice_about_cells(tmp_path)
     assert len(lines) == 1 and lines[0].startswith("2017.xlsx: Excel ブック（.xlsx）ではありません")
 
 
-@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes", "report", "template"])
+@pytest.mark.parametrize("command", ["validate", "summary", "process", "themes",
+                                     pytest.param("report", marks=pytest.mark.slow), "template"])
 def test_help_is_in_japanese(command):
     done = run(command, "--help")
     assert done.returncode == 0
@@ -226,3 +229,30 @@ def test_other_os_errors_are_reported_as_unexpected_with_exit_3(tmp_path, capsys
     code = cli.main(["process", str(canonical(tmp_path / "2017.xlsx", ROWS)), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 3 and "予期しないエラーで止まりました（OSError" in err and "Traceback" not in err
+
+
+def _files_under(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_all_runs_the_four_commands_of_make_report_in_one_process(tmp_path):
+    (tmp_path / "in").mkdir()
+    path = canonical(tmp_path / "in" / "2017.xlsx", ROWS)
+    one, four = tmp_path / "one", tmp_path / "four"
+    steps = [run("validate", path), run("process", path, "--out", four / "processed"), run("summary", path),
+             run("report", path, "--out", four / "reports")]
+    done = run("all", path, "--processed", one / "processed", "--out", one / "reports")
+    assert [s.returncode for s in steps] == [0, 0, 0, 0] and done.returncode == 0, done.stderr
+    assert done.stdout == "".join(s.stdout for s in steps).replace(str(four), str(one))
+    assert done.stderr == "".join(s.stderr for s in steps).replace(str(four), str(one))
+    assert _files_under(one) == _files_under(four)
+
+
+def test_all_stops_at_validation_with_its_exit_code_and_writes_nothing(tmp_path):
+    path = canonical(tmp_path / "2017.xlsx", [[1, "NPO", "a", "思うかも", "x", None]])
+    alone = run("validate", path)
+    done = run("all", path, "--processed", tmp_path / "processed", "--out", tmp_path / "reports")
+    assert alone.returncode == done.returncode == 1
+    assert done.stdout == alone.stdout and done.stderr == alone.stderr
+    assert not (tmp_path / "processed").exists() and not (tmp_path / "reports").exists()

@@ -57,7 +57,7 @@ def test_unknown_role_is_a_coded_problem_with_its_line(tmp_path: Path, capsys) -
     book.write_text('[[column]]\nheader = "年代"\nrole = "age"\n', encoding="utf-8")
     code, _, err = run_main(["validate", folder, "--codebook", book], capsys)
     assert code == 1
-    assert "3行目" in err and "CB02" in err and "Traceback" not in err
+    assert "3行目" in err and "[codebook-unknown-role]" in err and "Traceback" not in err
 
 
 def test_out_of_scale_value_is_a_coded_problem_with_its_cell(tmp_path: Path, capsys) -> None:
@@ -82,4 +82,4 @@ def test_codebook_column_that_is_not_there_is_a_problem_with_its_line(tmp_path: 
     book.write_text('# コメント\n\n[[column]]\nheader = "性別"\nrole = "attribute"\n', encoding="utf-8")
     code, out, err = run_main(["validate", folder, "--codebook", book], capsys)
     assert code == 1
-    assert "cb.toml 3行目" in out + err and "CB03" in out + err
+    assert "cb.toml 3行目" in out + err and "[codebook-missing-column]" in out + err

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kyodo_analysis.text import tokens as T
+from kyodo_analysis.text import cache as C
 from kyodo_analysis import rules as TH
 from kyodo_analysis.rules.kh_coder import load_kh_coder, parse_kh_coder, toml_to_kh_coder
 
@@ -32,7 +32,7 @@ seq(目的-共有)[b5] | near(目標-共有)
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def tag(text: str, rules: TH.RuleSet) -> tuple[str, ...]:

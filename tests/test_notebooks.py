@@ -36,6 +36,7 @@ def _nbval(project: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_nbval_passes_on_the_data_and_fails_when_one_answer_changes(tmp_path):
     project = run_notebooks.copy_sample_project(tmp_path, names=["02-collaboration-intent.ipynb"])
     assert _nbval(project).returncode == 0

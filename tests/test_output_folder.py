@@ -65,6 +65,7 @@ def test_a_changed_file_of_the_earlier_report_is_not_overwritten(book, tmp_path)
     assert table.read_text("utf-8") == "手で直した表"
 
 
+@pytest.mark.slow
 def test_its_own_report_is_replaced_and_a_damaged_manifest_is_no_manifest(book, tmp_path):
     out = tmp_path / "reports"
     _report(book, out)
@@ -101,6 +102,7 @@ def test_an_undecodable_file_name_in_the_folder_is_named_escaped(book, tmp_path,
     assert shown(os.fsdecode(b"a\xffb\x1bc")) == "a\\xffb\\x1bc"
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_end_with_one_complete_report_and_no_staging(book, tmp_path):
     out = tmp_path / "reports"
     env = clean_env(KYODO_CACHE_DIR=str(tmp_path / "cache"))

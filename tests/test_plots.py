@@ -609,6 +609,7 @@ def test_network_layout_is_fixed_and_keeps_small_components_apart():
     assert max(first["予算"][1], first["人手"][1]) < main_lowest  # the pair sits below the main network
 
 
+@pytest.mark.slow
 def test_network_layout_does_not_depend_on_string_hashing():
     # Each run of the report (and each notebook kernel) gets its own PYTHONHASHSEED.
     import os

@@ -298,6 +298,7 @@ def test_quotes_from_a_real_workbook(tmp_path, monkeypatch):
 # --- long comments: one pass over the tokens (issue 14) ----------------------------------------
 
 
+@pytest.mark.slow
 def test_a_comment_of_the_documented_maximum_length_is_masked_completely():
     from kyodo_analysis.quotes import PHONE_MASK
 

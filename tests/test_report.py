@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 
 from kyodo_analysis import figures as plots
 from kyodo_analysis.report import build as report
+from kyodo_analysis.report.sections import _others_note
 from kyodo_analysis.output_folder import GENERATOR, MANIFEST, read_manifest
 from workbooks import CANONICAL_HEADER, canonical, write_csv
 
@@ -199,30 +201,30 @@ def test_a_folder_that_is_not_a_report_is_never_replaced(inputs, tmp_path):
 
 
 @pytest.mark.slow
-def test_report_command_writes_the_folder_and_replaces_its_own_report(inputs, tmp_path, capsys):
+def test_report_command_writes_the_folder_and_replaces_its_own_report(built, inputs, tmp_path, capsys):
     from kyodo_analysis.cli import main
 
+    # A report folder written earlier on the same inputs (build_report's, shared with the tests above).
     out = tmp_path / "reports"
-    assert main(["report", *map(str, inputs), "--out", str(out)]) == 0
-    said = capsys.readouterr().out
-    assert "報告書を書き出しました" in said and "図 10 点（pdf・png・svg）" in said
+    shutil.copytree(built[0].out_dir, out)
     first = all_files(out)
     assert "figures/2017_intent_by_group.pdf" in first and "tables/2016-2017_quotes_by_theme.xlsx" in first
     assert main(["report", *map(str, inputs), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "報告書を書き出しました" in said and "図 10 点（pdf・png・svg）" in said
     assert all_files(out) == first
 
 
 @pytest.mark.slow
-def test_report_command_keeps_kyodo_only_when_asked(inputs, tmp_path):
+def test_report_command_keeps_kyodo_only_when_asked(built, inputs, tmp_path):
     from kyodo_analysis.cli import main
 
     def words(folder: Path) -> set[str]:
         with open(folder / "tables" / "2016-2017_word_frequencies.csv", encoding="utf-8-sig") as f:
             return {row["語"] for row in csv.DictReader(f)}
 
-    assert main(["report", *map(str, inputs), "--out", str(tmp_path / "a")]) == 0
     assert main(["report", *map(str, inputs), "--out", str(tmp_path / "b"), "--keep-kyodo"]) == 0
-    assert "協働" not in words(tmp_path / "a")
+    assert "協働" not in words(built[0].out_dir)
     assert "協働" in words(tmp_path / "b")
 
 
@@ -284,5 +286,5 @@ def test_comments_outside_the_two_groups_are_counted_in_a_note():
     import pandas as pd
 
     tagged = pd.DataFrame({"group": ["市民", "職員", "その他", "その他"]})
-    assert "「その他」（見学者など）のコメント 2 件" in report._others_note(tagged)
-    assert report._others_note(tagged.iloc[:2]) == ""
+    assert "「その他」（見学者など）のコメント 2 件" in _others_note(tagged)
+    assert _others_note(tagged.iloc[:2]) == ""

@@ -9,13 +9,14 @@ import time
 import pytest
 from janome.tokenizer import Tokenizer
 
+from kyodo_analysis.text import cache as C
 from kyodo_analysis.text import tokens as T
 from kyodo_analysis.text import words as W
 
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def surfaces(s: str) -> list[str]:
@@ -105,14 +106,14 @@ def test_forms_include_stem_of_compound_verbs():
 
 def test_cache_round_trip_and_no_second_tokenisation(monkeypatch, tmp_path):
     texts = ["情報を共有する", "話し合いの場", "情報を共有する"]
-    first = T.tokenize_many(texts)
+    first = C.tokenize_many(texts)
     assert first[0] == first[2]
     calls = []
     real = T._raw_tokens
     monkeypatch.setattr(T, "_raw_tokens", lambda *a: calls.append(a) or real(*a))
-    second = T.tokenize_many(texts)
+    second = C.tokenize_many(texts)
     assert second == first and calls == []  # everything came from disk
-    T.tokenize_many(texts + ["新しい文"])
+    C.tokenize_many(texts + ["新しい文"])
     assert len(calls) == 1  # only the new text
 
 
@@ -120,13 +121,13 @@ def test_duplicate_texts_are_tokenised_once_without_cache(monkeypatch):
     calls = []
     real = T._raw_tokens
     monkeypatch.setattr(T, "_raw_tokens", lambda *a: calls.append(a) or real(*a))
-    T.tokenize_many(["同じ文"] * 5, cache=False)
+    C.tokenize_many(["同じ文"] * 5, cache=False)
     assert len(calls) == 1
 
 
 def test_cache_key_depends_on_analyzer_fingerprint(tmp_path):
-    a = T.TokenCache(tmp_path, fingerprint="a" * 16)
-    b = T.TokenCache(tmp_path, fingerprint="b" * 16)
+    a = C.TokenCache(tmp_path, fingerprint="a" * 16)
+    b = C.TokenCache(tmp_path, fingerprint="b" * 16)
     assert a.key("協働") != b.key("協働")
     a.put_many([(a.key("協働"), (("協働", "名詞,一般,*,*", "協働"),))])
     assert b.get_many([b.key("協働")]) == {}
@@ -135,7 +136,7 @@ def test_cache_key_depends_on_analyzer_fingerprint(tmp_path):
 
 
 def test_cache_is_a_sqlite_database_in_the_configured_directory(tmp_path):
-    T.tokenize_many(["場"])
+    C.tokenize_many(["場"])
     path = tmp_path / "cache" / "tokens.sqlite3"
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == 1
@@ -144,16 +145,16 @@ def test_cache_is_a_sqlite_database_in_the_configured_directory(tmp_path):
 def test_unusable_cache_directory_falls_back_with_a_warning(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    monkeypatch.setenv(T.CACHE_ENV, str(blocker / "sub"))
+    monkeypatch.setenv(C.CACHE_ENV, str(blocker / "sub"))
     with pytest.warns(UserWarning, match="キャッシュ"):
-        result = T.tokenize_many(["場"])
+        result = C.tokenize_many(["場"])
     assert result[0][0][0] == "場"
 
 
 def test_processes_give_the_same_tokens_in_the_same_order(monkeypatch):
-    monkeypatch.setattr(T, "MIN_TEXTS_PER_PROCESS", 1)
+    monkeypatch.setattr(C, "MIN_TEXTS_PER_PROCESS", 1)
     texts = [f"{i}番目の意見として情報共有が大切だと思う" for i in range(40)]
-    assert T.tokenize_many(texts, processes=2, cache=False) == T.tokenize_many(texts, cache=False)
+    assert C.tokenize_many(texts, processes=2, cache=False) == C.tokenize_many(texts, cache=False)
 
 
 from hypothesis import given, settings
@@ -169,7 +170,7 @@ def test_split_for_tokenizer_never_loses_or_overfills(text, limit):
 
 
 def test_two_cache_connections_share_entries(tmp_path):
-    writer, reader = T.TokenCache(tmp_path), T.TokenCache(tmp_path)
+    writer, reader = C.TokenCache(tmp_path), C.TokenCache(tmp_path)
     key = writer.key("場")
     writer.put_many([(key, (("場", "名詞,一般,*,*", "場"),))])
     assert reader.get_many([key])[key][0][0] == "場"
@@ -267,7 +268,7 @@ def test_progress_bar_moves_while_texts_are_processed(monkeypatch):
         return raw
 
     texts = [f"{i}件目の意見" for i in range(20)]
-    assert len(list(T.map_tokenized(texts, slow, cache=False, progress=True))) == 20
+    assert len(list(C.map_tokenized(texts, slow, cache=False, progress=True))) == 20
     counts = {int(n) for n in re.findall(r"(\d+)/20", shown_meanwhile[-1])}
     assert counts & set(range(1, 20)), shown_meanwhile[-1]
 
@@ -283,10 +284,10 @@ def fresh_fingerprint():
 
 
 def test_cache_key_changes_with_the_janome_version(monkeypatch, tmp_path, fresh_fingerprint):
-    before = T.TokenCache(tmp_path)
+    before = C.TokenCache(tmp_path)
     monkeypatch.setattr(T, "JANOME_VERSION", "0.0.0-test")
     T.analyzer_fingerprint.cache_clear()
-    after = T.TokenCache(tmp_path)
+    after = C.TokenCache(tmp_path)
     assert before.key("協働") != after.key("協働")
     before.put_many([(before.key("協働"), (("協働", "名詞,一般,*,*", "協働"),))])
     assert after.get_many([after.key("協働")]) == {}
@@ -298,22 +299,22 @@ def test_cache_key_changes_with_the_user_dictionary(monkeypatch, tmp_path, fresh
     udic = tmp_path / "userdict.csv"
     udic.write_bytes(open(T.default_user_dictionary(), "rb").read())
     monkeypatch.setattr(T, "default_user_dictionary", lambda: str(udic))
-    before = T.TokenCache(tmp_path)
+    before = C.TokenCache(tmp_path)
     udic.write_text(udic.read_text("utf-8") + "官民連携,名詞,カンミンレンケイ\n", encoding="utf-8")
     T.analyzer_fingerprint.cache_clear()
-    after = T.TokenCache(tmp_path)
+    after = C.TokenCache(tmp_path)
     assert before.key("協働") != after.key("協働")
     before.close()
     after.close()
 
 
 def test_cache_key_changes_with_the_list_of_verbs_of_their_own(monkeypatch, tmp_path, fresh_fingerprint):
-    before = T.TokenCache(tmp_path)
+    before = C.TokenCache(tmp_path)
     original = T._package_text
     monkeypatch.setattr(T, "_package_text",
                         lambda name: original(name) + ("\n乗り切れる\n" if name == "own_verbs.txt" else ""))
     T.analyzer_fingerprint.cache_clear()
-    after = T.TokenCache(tmp_path)
+    after = C.TokenCache(tmp_path)
     assert before.key("協働") != after.key("協働")
     before.close()
     after.close()
@@ -332,7 +333,7 @@ def test_no_cache_writes_no_cache_file(tmp_path, capsys):
     cache = tmp_path / "cache"  # KYODO_CACHE_DIR, set by the autouse fixture
     comments = tmp_path / "c.txt"
     comments.write_text("話し合いの場がほしい\n", encoding="utf-8")
-    T.tokenize_many(["情報を共有する"], cache=False)
+    C.tokenize_many(["情報を共有する"], cache=False)
     W.word_counts(["情報を共有する"], cache=False)
     TH.tag_texts(["情報を共有する"], cache=False)
     assert main(["themes", "--text-file", str(comments), "--no-cache"]) == 0

@@ -66,6 +66,7 @@ def test_review_workbook_is_laid_out_for_editing(inputs, tmp_path, capsys, raw_g
             assert ws.cell(row, columns["当たった語"]).value
 
 
+@pytest.mark.slow
 def test_corrections_round_trip_add_remove_and_stale_text(inputs, tmp_path, capsys, raw_guard):
     review = tmp_path / "review.xlsx"
     assert run(["themes", inputs, "--review", review], capsys)[0] == 0

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from kyodo_analysis.text import tokens as T
+from kyodo_analysis.text import cache as C
 from kyodo_analysis import rules as TH
 
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
 
 
 FAMILIES = [

@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import fisher_exact
 from workbooks import canonical
 
+from kyodo_analysis.text import cache as C
 from kyodo_analysis.text import tokens as T
 from kyodo_analysis import rules as TH
 from kyodo_analysis.text import words as W
@@ -22,7 +23,7 @@ LABELLED = Path(__file__).parent / "data" / "theme_labelled.csv"
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(T.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def tags(text: str, rules=None) -> tuple[str, ...]:
@@ -96,7 +97,7 @@ def test_every_labelled_set_stays_at_or_above_its_recorded_score(name, recorded)
 
 
 def doc(text: str) -> TH.Doc:
-    return TH.Doc(T.tokenize_many([text], cache=False)[0])
+    return TH.Doc(C.tokenize_many([text], cache=False)[0])
 
 
 @pytest.mark.parametrize("rule, text, expected", [
@@ -146,6 +147,23 @@ def test_and_binds_tighter_than_or():
 def test_expression_errors_are_japanese_and_specific(rule, message):
     with pytest.raises(TH.RuleError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         TH.parse_expression(rule)
+
+
+def test_a_rule_operator_is_one_entry_in_the_operator_table(monkeypatch):
+    from kyodo_analysis.rules import expression as E
+
+    def every(term: E.Term) -> E.Node:
+        """every(A-B-C): all the slots anywhere in the comment (a made-up operator for this test)."""
+        return E.And(tuple(E.Or(tuple(slot.options)) for slot in term.words()))
+
+    with pytest.raises(TH.RuleError):
+        TH.parse_expression("every(目的-共有)")
+    monkeypatch.setitem(E.OPERATORS, "every", every)  # the only change needed
+    rule = TH.parse_expression("every(目的-(共有|予算)) and not 立場")
+    assert rule.matches(doc("共有した目的")) and rule.matches(doc("予算の目的"))
+    assert not rule.matches(doc("目的")) and not rule.matches(doc("立場を共有した目的"))
+    with pytest.raises(TH.RuleError, match="every"):
+        TH.parse_expression("every(目的-<>x)")
 
 
 # --- rule files -------------------------------------------------------------------
@@ -241,14 +259,14 @@ def test_theme_shares_other_groupings():
 
 def test_theme_table_is_wide_with_n_in_the_labels_and_the_given_order_first():
     tagged = TH.tag_comments(comments_frame(), cache=False)
-    by_group = TH.theme_table(tagged, "group")
+    by_group = TH.theme_table(tagged, by="group")
     assert list(by_group.columns) == [("市民（n=3）", "n_mentions"), ("市民（n=3）", "share"),
                                       ("職員（n=2）", "n_mentions"), ("職員（n=2）", "share")]
     assert list(by_group.index) == list(THEMES) and by_group.index.name == "theme"
     assert by_group.loc["対話の場", ("市民（n=3）", "n_mentions")] == 2
     assert by_group.loc["対話の場", ("市民（n=3）", "share")] == pytest.approx(2 / 3)
     assert by_group[("職員（n=2）", "n_mentions")].dtype == "int64"
-    by_question = TH.theme_table(tagged, "question", order=("講演", "ワークショップ", "理由"))
+    by_question = TH.theme_table(tagged, by="question", order=("講演", "ワークショップ", "理由"))
     assert [c[0] for c in by_question.columns[::2]] == ["講演（n=1）", "理由（n=4）"]
 
 
@@ -391,7 +409,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys):
 
 
 def test_processes_give_identical_tags(monkeypatch):
-    monkeypatch.setattr(T, "MIN_TEXTS_PER_PROCESS", 1)
+    monkeypatch.setattr(C, "MIN_TEXTS_PER_PROCESS", 1)
     texts = TH.load_labelled(LABELLED)["text"].tolist()[:60]
     assert TH.tag_texts(texts, processes=2, cache=False) == TH.tag_texts(texts, cache=False)
 

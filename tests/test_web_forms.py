@@ -67,6 +67,7 @@ def _texts(folder: Path) -> list[tuple[Path, str]]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MAKERS))
 def test_no_name_address_or_timestamp_in_any_output(tmp_path: Path, name: str, capsys) -> None:
     source = MAKERS[name](tmp_path / name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from workbooks import canonical
 
 from kyodo_analysis import figures as plots
@@ -66,6 +67,7 @@ def test_count_columns_say_what_they_hold():
     assert "人数" not in set(to_japanese(freq.reset_index()).columns)
 
 
+@pytest.mark.slow
 def test_the_report_shows_no_symbols_names_or_one_off_words(tmp_path):
     from kyodo_analysis.report.build import build_report
 

@@ -8,7 +8,6 @@ from .style import (
     TOTAL,
     GROUPS,
     QUESTIONS,
-    THEMES,
     ANSWER_COLORS,
     GROUP_COLORS,
     GROUP_MARKERS,
@@ -40,6 +39,7 @@ from .intent import (
     plot_intent_trend,
 )
 from .themes import (
+    THEMES,
     theme_order,
     order_themes_by_share,
     themes_by_overall_share,
@@ -55,7 +55,6 @@ from .words import (
     WORDCLOUD_SCALE,
     make_wordcloud,
     plot_wordcloud,
-    cooccurrence,
     network_layout,
     NODE_MIN_PT,
     NODE_MAX_PT,
@@ -69,6 +68,8 @@ from .words import (
     spread_nodes,
     plot_cooccurrence,
 )
+# Counting lives in text.words; plots.cooccurrence is kept for the notebooks.
+from ..text.words import cooccurrence  # noqa: E402
 from .save import (
     save_figure,
 )

@@ -6,10 +6,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
+from ..input.worksheets import default_worksheet_rules
 from .style import SURVEY, _heading, _new_figure, styled
 
-ASK_LABEL = "相手に求めるもの"
-OFFER_LABEL = "自分たちができること"
 # Filled circle vs open square in black and grey: told apart in print without colour.
 _ASK_STYLE = {"marker": "o", "color": "#1A1A1A", "markerfacecolor": "#1A1A1A"}
 _OFFER_STYLE = {"marker": "s", "color": "#6E6E6E", "markerfacecolor": "white"}
@@ -23,10 +22,11 @@ def plot_ask_offer(contrast: pd.DataFrame, *, fiscal_year: int, ax: Axes | None 
     table["_top"] = table[["ask_share", "offer_share"]].max(axis=1)
     table = table[table["_top"] > 0].sort_values(["_top", "ask_share"], ascending=False, kind="stable")
     n = int(table["n_groups"].max()) if len(table) else 0
+    ask_label, offer_label = (default_worksheet_rules().question_name(k) for k in ("ask", "offer"))
     if ax is None:
         fig = _new_figure(figsize=(7.5, 1.9 + 0.42 * max(len(table), 1)), layout="constrained")
         ax = fig.subplots()
-        _heading(fig, "グループが挙げたテーマ（相手に求めるもの・自分たちができること）", [fiscal_year],
+        _heading(fig, f"グループが挙げたテーマ（{ask_label}・{offer_label}）", [fiscal_year],
                  f"グループ n={n}", survey)
         fig.supxlabel("そのテーマを挙げたグループの割合。1 つのグループが複数のテーマを挙げることがあります。",
                       x=0.02, ha="left", fontsize=8)
@@ -35,9 +35,9 @@ def plot_ask_offer(contrast: pd.DataFrame, *, fiscal_year: int, ax: Axes | None 
         ax.plot([ask, offer], [yi, yi], color="#B0B0B0", linewidth=1.5, zorder=1)
     # The open square is drawn larger and below, so an equal share shows the dot inside the square.
     ax.plot(table["ask_share"], y, linestyle="none", markersize=6, zorder=3,
-            label=f"{ASK_LABEL}（n={n}）", **_ASK_STYLE)
+            label=f"{ask_label}（n={n}）", **_ASK_STYLE)
     ax.plot(table["offer_share"], y, linestyle="none", markersize=10, zorder=2,
-            label=f"{OFFER_LABEL}（n={n}）", **_OFFER_STYLE)
+            label=f"{offer_label}（n={n}）", **_OFFER_STYLE)
     ax.set_yticks(y, table["theme"].tolist())
     ax.tick_params(axis="y", length=0)
     ax.set_xlim(-0.03, 1.03)

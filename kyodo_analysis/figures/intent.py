@@ -10,6 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from ..errors import NoDataError
+from ..input.layout import NO_ANSWER, POSITIVE_ANSWER
 from .style import (
     ABOVE_BAR_PT,
     ANSWERS,
@@ -176,12 +178,12 @@ def _missing_note(shares: pd.DataFrame, groups: Sequence[str]) -> str:
     notes = []
     if total:
         detail = f"（{'、'.join(parts)}）" if parts else ""
-        notes.append(f"無回答 {total}人{detail}は割合から除外")
+        notes.append(f"{NO_ANSWER} {total}人{detail}は割合から除外")
     else:
-        notes.append("無回答なし")
+        notes.append(f"{NO_ANSWER}なし")
     others = [g for g in per_group.index if g not in groups and g != TOTAL and per_group.loc[g, "n"] > 0]
     if TOTAL in groups and TOTAL in per_group.index and others:
-        notes.append("全体には" + "、".join(f"{g} {int(per_group.loc[g, 'n'])}人" for g in others) + "を含む")
+        notes.append(f"{TOTAL}には" + "、".join(f"{g} {int(per_group.loc[g, 'n'])}人" for g in others) + "を含む")
     return "。".join(notes)
 
 
@@ -207,11 +209,11 @@ def plot_intent_by_group(
     if fiscal_year is None:
         years = sorted(shares["fiscal_year"].unique())
         if len(years) != 1:
-            raise ValueError("年度が複数あります。fiscal_year を指定してください。")
+            raise NoDataError("年度が複数あります。fiscal_year を指定してください。")
         fiscal_year = int(years[0])
     frame = shares[shares["fiscal_year"] == fiscal_year]
     if frame.empty:
-        raise ValueError(f"{fiscal_year}年度のデータがありません。")
+        raise NoDataError(f"{fiscal_year}年度のデータがありません。")
     fig = _new_figure(figsize=(7.5, 1.2 + 0.55 * len(_ordered_groups(frame, groups)) + 1.2), layout="constrained")
     ax = fig.subplots()
     labels = _draw_intent_bars(ax, frame, groups)
@@ -234,7 +236,7 @@ def plot_intent_by_group_years(
     """Draw the intent bars of every fiscal year as side-by-side panels."""
     years = sorted(int(y) for y in shares["fiscal_year"].unique())
     if not years:
-        raise ValueError("データがありません。")
+        raise NoDataError("データがありません。")
     rows = len(_ordered_groups(shares, groups))
     # Wrap after a few years so ten years stay readable on an A4 page.
     ncols = min(len(years), max_columns)
@@ -266,7 +268,7 @@ def plot_intent_by_group_years(
 def plot_intent_trend(
     shares: pd.DataFrame,
     *,
-    answer: str = "思う",
+    answer: str = POSITIVE_ANSWER,
     groups: Sequence[str] = GROUPS,
     survey: str = SURVEY,
 ) -> Figure:
@@ -275,7 +277,7 @@ def plot_intent_trend(
     frame = frame[frame["answer"] == answer]
     years = sorted(int(y) for y in frame["fiscal_year"].unique())
     if len(years) < 2:
-        raise ValueError("推移の図には2年度以上のデータが必要です。")
+        raise NoDataError("推移の図には2年度以上のデータが必要です。")
     rows = _ordered_groups(frame, groups)
     fig = _new_figure(figsize=(7.5, 4.8), layout="constrained")
     ax = fig.subplots()
@@ -303,6 +305,6 @@ def plot_intent_trend(
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     n_text = _respondent_text(shares[shares["fiscal_year"].isin(years)])
     _heading(fig, f"協働したいと思いますか:「{answer}」の割合の推移", years, n_text, survey)
-    fig.supxlabel("縦線は95%信頼区間（Wilson法）。n は無回答を除く回答者数。", x=0.02, ha="left", fontsize=8)
+    fig.supxlabel(f"縦線は95%信頼区間（Wilson法）。n は{NO_ANSWER}を除く回答者数。", x=0.02, ha="left", fontsize=8)
     return fig
 

@@ -20,24 +20,25 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-SURVEY = "協働のまちづくりワークショップ アンケート"
-ANSWERS = ("思う", "どちらとも言えない", "思わない")
-NO_ANSWER = "無回答"
-TOTAL = "全体"
-GROUPS = ("市民", "職員", TOTAL)
-QUESTIONS = ("理由", "講演", "ワークショップ")
-THEMES = (
-    "相互理解", "対等", "目的共有", "信頼関係", "情報共有",
-    "対話の場", "役割分担", "自主・自立", "評価・ふりかえり", "資源",
-)
+from ..errors import SetupError
+from ..input.layout import ANSWERS, CITIZENS, GROUP_ORDER, NO_ANSWER, QUESTION_LABELS, STAFF, TOTAL
 
-# Dark blue / light grey / orange: safe for the common colour-vision deficiencies
-# and far apart in lightness, so the answers stay apart when printed in grey.
-ANSWER_COLORS = {"思う": "#1B4F8A", "どちらとも言えない": "#D9D9D9", "思わない": "#E69F00"}
-GROUP_COLORS = {"市民": "#009E73", "職員": "#CC79A7", "その他": "#8C510A", TOTAL: "#222222"}
-# Markers and hatches carry the group when colour is lost in print.
-GROUP_MARKERS = {"市民": "o", "職員": "s", "その他": "^", TOTAL: "D"}
-GROUP_HATCHES = {"市民": "", "職員": "//", "その他": "..", TOTAL: "xx"}
+SURVEY = "協働のまちづくりワークショップ アンケート"
+GROUPS = (CITIZENS, STAFF, TOTAL)
+QUESTIONS = QUESTION_LABELS
+
+# The names come from the vocabulary (values.toml); colours, markers and hatches go by position.
+# Dark blue / light grey / orange, in the answers' scale order: safe for the common colour-vision
+# deficiencies and far apart in lightness, so the answers stay apart when printed in grey.
+ANSWER_COLORS = dict(zip(ANSWERS, ("#1B4F8A", "#D9D9D9", "#E69F00"), strict=True))
+# Per group in values.toml's order, then the total. Markers and hatches carry the group when
+# colour is lost in print. A fourth group needs a fourth entry here.
+_GROUP_STYLES = (("#009E73", "o", ""), ("#CC79A7", "s", "//"), ("#8C510A", "^", ".."))
+_TOTAL_STYLE = ("#222222", "D", "xx")
+_STYLE_OF = {**dict(zip(GROUP_ORDER, _GROUP_STYLES, strict=True)), TOTAL: _TOTAL_STYLE}
+GROUP_COLORS = {group: color for group, (color, _, _) in _STYLE_OF.items()}
+GROUP_MARKERS = {group: marker for group, (_, marker, _) in _STYLE_OF.items()}
+GROUP_HATCHES = {group: hatch for group, (_, _, hatch) in _STYLE_OF.items()}
 # Word-cloud colours: neutral greys, so no word borrows the colour of an answer or a
 # group, all reaching a WCAG contrast of at least 4.5:1 on white.
 WORD_COLORS = ("#1A1A1A", "#404040", "#5C5C5C", "#6E6E6E")
@@ -80,7 +81,7 @@ def font_path() -> Path:
     # Importing matplotlib_fontja would rewrite the global rcParams, so only locate it.
     spec = importlib.util.find_spec("matplotlib_fontja")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("matplotlib-fontja が見つかりません。`make setup` で入れ直してください。")
+        raise SetupError("matplotlib-fontja が見つかりません。`make setup` で入れ直してください。")
     return Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
 
 

@@ -9,13 +9,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from ..input.layout import CITIZENS, STAFF
+from ..rules.load import default_theme_names
+
 from .style import (
     GROUP_COLORS,
     GROUP_HATCHES,
     HEATMAP_CMAP,
     QUESTIONS,
     SURVEY,
-    THEMES,
     _heading,
     _new_figure,
     _pct,
@@ -24,6 +26,9 @@ from .style import (
     styled,
 )
 
+
+# The bundled rule table's theme names, in order (themes.toml, read by rules.load).
+THEMES: tuple[str, ...] = default_theme_names()
 
 # --- 3. themes by group -----------------------------------------------------------
 
@@ -85,8 +90,8 @@ def plot_themes_by_group(
     height = 0.38
     n_citizens = int(table["citizens_n"].max()) if len(table) else 0
     n_staff = int(table["staff_n"].max()) if len(table) else 0
-    for group, column, shift, n in (("市民", "citizens_share", height / 2, n_citizens),
-                                    ("職員", "staff_share", -height / 2, n_staff)):
+    for group, column, shift, n in ((CITIZENS, "citizens_share", height / 2, n_citizens),
+                                    (STAFF, "staff_share", -height / 2, n_staff)):
         ax.barh(y + shift, table[column].fillna(0.0), height=height, label=f"{group} (n={n})",
                 color=GROUP_COLORS[group], hatch=GROUP_HATCHES[group], edgecolor="white", linewidth=0.5)
     ax.set_yticks(y, table["theme"].tolist())
@@ -100,10 +105,10 @@ def plot_themes_by_group(
         if row_flag:
             ax.text(hi + 0.01, yi, "*", va="center", ha="left", fontsize=12)
     ax.legend(loc="lower right", frameon=False)
-    _heading(fig, "コメントに現れるテーマ（市民と職員）", years,
+    _heading(fig, f"コメントに現れるテーマ（{CITIZENS}と{STAFF}）", years,
              f"コメント n={n_citizens + n_staff}", survey)
-    note = "* は市民と職員の差を小標本向けの検定で示唆されたテーマ（件数は表を参照）。" if flagged.any() else \
-        "市民と職員の差が検定で示唆されたテーマはありません（件数は表を参照）。"
+    note = f"* は{CITIZENS}と{STAFF}の差を小標本向けの検定で示唆されたテーマ（件数は表を参照）。" if flagged.any() else \
+        f"{CITIZENS}と{STAFF}の差が検定で示唆されたテーマはありません（件数は表を参照）。"
     fig.supxlabel(note, x=0.02, ha="left", fontsize=8)
     return fig
 

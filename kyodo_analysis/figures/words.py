@@ -1,10 +1,8 @@
 """Word figures: word clouds and the co-occurrence network."""
 from __future__ import annotations
 
-import itertools
 import math
 import zlib
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..errors import OptionError
 from .style import (
     FONT_NAME,
     LAYOUT_SEED,
@@ -84,7 +83,7 @@ def make_wordcloud(
 
     width, height = size
     if width % WORDCLOUD_SCALE or height % WORDCLOUD_SCALE:
-        raise ValueError(f"size must be a multiple of {WORDCLOUD_SCALE}: {size}")
+        raise OptionError(f"size must be a multiple of {WORDCLOUD_SCALE}: {size}")
     # WordCloud sizes fonts in pixels of the layout canvas.
     per_point = dpi / 72 / WORDCLOUD_SCALE
     return WordCloud(
@@ -157,31 +156,6 @@ def plot_wordcloud(
 
 
 # --- 5. co-occurrence network -----------------------------------------------------
-
-
-def cooccurrence(
-    documents: Iterable[Iterable[str]],
-    *,
-    top_n: int = 60,
-    min_jaccard: float = 0.1,
-    min_cooccurrence: int = 2,
-) -> pd.DataFrame:
-    """Count which frequent words appear in the same comment; keep pairs above a Jaccard threshold."""
-    docs = [frozenset(words) for words in documents]
-    doc_freq = Counter(word for doc in docs for word in doc)
-    top = sorted(doc_freq, key=lambda w: (-doc_freq[w], w))[:top_n]
-    keep = set(top)
-    pairs: Counter[tuple[str, str]] = Counter()
-    for doc in docs:
-        pairs.update(itertools.combinations(sorted(doc & keep), 2))
-    rows = []
-    for (a, b), both in pairs.items():
-        jaccard = both / (doc_freq[a] + doc_freq[b] - both)
-        if both >= min_cooccurrence and jaccard >= min_jaccard:
-            rows.append((a, b, jaccard, both, doc_freq[a], doc_freq[b]))
-    columns = ["source", "target", "weight", "cooccurrences", "source_count", "target_count"]
-    edges = pd.DataFrame(rows, columns=columns)
-    return edges.sort_values(["weight", "source", "target"], ascending=[False, True, True]).reset_index(drop=True)
 
 
 def _subgraph(graph: nx.Graph, nodes: Sequence[str]) -> nx.Graph:

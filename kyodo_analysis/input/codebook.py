@@ -15,17 +15,18 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
+from ..errors import check_code
 from .layout import cell_text, match_key
 from .roles import CHOICE_ROLES, ROLES, ColumnRole, is_missing, split_multiple
 
 DEFAULT_NAME = "codebook.toml"
 
-# Stable problem codes.
-SYNTAX = "CB01"
-UNKNOWN_ROLE = "CB02"
-MISSING_COLUMN = "CB03"
-OUT_OF_OPTIONS = "CB04"
-BAD_ENTRY = "CB05"
+# Stable problem codes (documented in errors.CODES).
+SYNTAX = check_code("codebook-syntax")
+UNKNOWN_ROLE = check_code("codebook-unknown-role")
+MISSING_COLUMN = check_code("codebook-missing-column")
+OUT_OF_OPTIONS = check_code("codebook-unknown-option")
+BAD_ENTRY = check_code("codebook-bad-entry")
 
 _ENTRY_KEYS = ("header", "role", "question", "options", "scale")
 _HEADER = """\

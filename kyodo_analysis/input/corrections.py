@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..export import clean_text, save_workbook
+from ..errors import KyodoError
 from ..rules.load import default_theme_names
 from .survey import CORRECTIONS_FILE_NAME
 
@@ -32,8 +33,10 @@ NOTE_COLUMN = "メモ"
 APPLIED_COLUMNS = ("file", "sheet", "cell", "theme", "correction")
 
 
-class CorrectionsError(ValueError):
+class CorrectionsError(KyodoError, ValueError):
     """A corrections file that cannot be used; ``problems`` has one Japanese line per cell."""
+
+    code = "corrections"
 
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))

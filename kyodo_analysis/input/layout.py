@@ -1,6 +1,9 @@
-"""Matching keys, answer and group spellings, header roles and fiscal years.
+"""The vocabulary: answer and group names and spellings, labels, header roles and matching keys.
 
-Normalisation here is for *matching only*: callers keep the original text.
+This is the one module that reads ``values.toml`` and ``headers.toml``; every other module
+takes the domain's names (市民, 思う, 無回答, the total label, question labels, header aliases)
+from here, so a new spelling, alias or label is a data edit. Normalisation here is for
+*matching only*: callers keep the original text.
 """
 from __future__ import annotations
 
@@ -8,14 +11,12 @@ import datetime as dt
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-NO_ANSWER = "無回答"
-INTENT_ORDER: tuple[str, ...] = ("思う", "どちらとも言えない", "思わない", NO_ANSWER)
-GROUP_ORDER: tuple[str, ...] = ("市民", "職員", "その他")
 # Roles a header cell can play; "text" is every other non-empty column.
 HEADER_ROLES: tuple[str, ...] = ("group", "intent", "respondent_id", "affiliation", "answered_at")
 # Header rules used only by the column-role inference in roles.py.
@@ -53,6 +54,8 @@ class HeaderRule:
     contains: tuple[str, ...] = ()
     regex: tuple[re.Pattern[str], ...] = ()
     not_contains: tuple[str, ...] = ()
+    # Headers to show as examples when the column is missing, as written in the table.
+    shown: tuple[str, ...] = ()
 
     def matches(self, key: str) -> bool:
         """Tell whether a normalised header key plays this role."""
@@ -89,6 +92,22 @@ class Vocabulary:
     # personal / metadata / attribute header rules, and role words found inside long question wording.
     role_rules: dict[str, HeaderRule] = field(default_factory=dict)
     wording: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Names shown in tables, figures and messages (values.toml [labels], key orders).
+    no_answer: str = ""
+    total: str = ""
+    group_order: tuple[str, ...] = ()
+    answer_choices: tuple[str, ...] = ()
+    answer_order: tuple[str, ...] = ()
+    compared_groups: tuple[str, ...] = ()
+
+    @property
+    def intent_order(self) -> tuple[str, ...]:
+        """The answers in scale order, then the no-answer label (the intent column's categories)."""
+        return (*self.answer_order, self.no_answer)
+
+    def shown_headers(self, role: str) -> tuple[str, ...]:
+        """The header examples that messages about a missing ``role`` column show."""
+        return self.headers[role].shown
 
     def sheet_kind(self, name: object) -> str | None:
         """The role a sheet's name gives it ("overview", "legend", "notes", "group_worksheet", "tally"), or None."""
@@ -141,7 +160,7 @@ class Vocabulary:
     def answer(self, value: object) -> str | None:
         """Return the canonical intent answer, 無回答 for blank, or None if unknown."""
         if is_blank(value):
-            return NO_ANSWER
+            return self.no_answer
         return self.answers.get(match_key(cell_text(value)))
 
     def group(self, value: object) -> str | None:
@@ -159,6 +178,7 @@ def _rule(table: dict) -> HeaderRule:
         contains=tuple(match_key(w) for w in table.get("contains", [])),
         regex=tuple(re.compile(p) for p in table.get("regex", [])),
         not_contains=tuple(match_key(w) for w in table.get("not_contains", [])),
+        shown=tuple(table.get("shown", [*table.get("exact", []), *table.get("contains", [])])),
     )
 
 
@@ -192,6 +212,12 @@ def load_vocabulary(headers: Path | None = None, values: Path | None = None) -> 
         footer_prefix=tuple(match_key(w) for w in head.get("footer_rows", {}).get("prefix", [])),
         role_rules={role: _rule(head.get(role, {})) for role in EXTRA_HEADER_ROLES},
         wording={role: tuple(match_key(w) for w in words) for role, words in head.get("wording", {}).items()},
+        no_answer=vals["labels"]["no_answer"],
+        total=vals["labels"]["total"],
+        group_order=tuple(vals["groups"]),
+        answer_choices=tuple(vals["answers"]),
+        answer_order=tuple(vals["labels"]["answer_order"]),
+        compared_groups=tuple(vals["labels"]["compared_groups"]),
     )
 
 
@@ -200,3 +226,21 @@ def default_vocabulary() -> Vocabulary:
     """Return the packaged vocabulary (cached)."""
     return load_vocabulary()
 
+
+
+_DEFAULT = default_vocabulary()
+# The packaged names, for the modules that count, draw and write (values.toml).
+NO_ANSWER: str = _DEFAULT.no_answer
+TOTAL: str = _DEFAULT.total
+INTENT_ORDER: tuple[str, ...] = _DEFAULT.intent_order  # scale order, then 無回答
+ANSWERS: tuple[str, ...] = _DEFAULT.answer_order  # scale order, no 無回答
+ANSWER_CHOICES: tuple[str, ...] = _DEFAULT.answer_choices  # as listed in values.toml: pull-downs, messages
+POSITIVE_ANSWER: str = ANSWERS[0]  # the answer whose share the trend and the sentences report
+GROUP_ORDER: tuple[str, ...] = _DEFAULT.group_order
+CITIZENS, STAFF = _DEFAULT.compared_groups
+QUESTION_LABELS: tuple[str, ...] = tuple(label for label, _ in _DEFAULT.questions)
+
+
+def quoted(words: Iterable[str]) -> str:
+    """Words as a message lists them: 「区分」「属性」."""
+    return "".join(f"「{w}」" for w in words)

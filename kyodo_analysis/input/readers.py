@@ -17,6 +17,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
+from ..errors import KyodoError
 from .safety import (
     MAX_CELL_CHARS,
     MAX_CELLS,
@@ -37,8 +38,10 @@ from .safety import (
 )
 
 
-class UnreadableFileError(Exception):
+class UnreadableFileError(KyodoError):
     """A file that cannot be read as a questionnaire at all (exit code 2)."""
+
+    code = "unreadable-file"
 
     def __init__(self, path: str | os.PathLike[str], message: str) -> None:
         self.path = Path(path)
@@ -54,7 +57,7 @@ class RawSheet:
     """The cell values of one sheet, as typed; ``rows[i][j]`` is row i+1, column j+1.
 
     ``merged`` holds the cells of merged blocks other than the top-left one (their value is
-    copied from it), ``bad_cells`` a Japanese reason for every cell whose value cannot be
+    copied from it), ``bad_cells`` a problem code and Japanese reason for every cell whose value cannot be
     trusted (a formula never calculated, an error value), ``cleaned`` the cells whose
     invisible control characters were removed.
     """
@@ -64,7 +67,7 @@ class RawSheet:
     hidden: bool = False
     hidden_rows: frozenset[int] = frozenset()
     merged: frozenset[Cell] = frozenset()
-    bad_cells: dict[Cell, str] = field(default_factory=dict)
+    bad_cells: dict[Cell, tuple[str, str]] = field(default_factory=dict)
     cleaned: tuple[Cell, ...] = ()
     formulas: bool = False  # the sheet holds formulas (a tally sheet usually does)
 
@@ -267,21 +270,21 @@ def _used_extent(ws) -> tuple[int, int, str]:
     return rows, columns, "・".join(dict.fromkeys(far))
 
 
-def _sheet_grid(ws, rows: int, columns: int) -> tuple[list[list[object]], frozenset[Cell], dict[Cell, str], tuple[Cell, ...]]:
+def _sheet_grid(ws, rows: int, columns: int) -> tuple[list[list[object]], frozenset[Cell], dict[Cell, tuple[str, str]], tuple[Cell, ...]]:
     """Values of a sheet (merged blocks filled, text cleaned), merged cells, error cells, cleaned cells.
 
     Only the cells openpyxl holds are visited: ws.iter_rows() would create a cell object for
     every empty position of the rectangle, which is what a few far-away cells turn into gigabytes.
     """
     grid: list[list[object]] = [[None] * columns for _ in range(rows)]
-    errors: dict[Cell, str] = {}
+    errors: dict[Cell, tuple[str, str]] = {}
     cleaned: list[Cell] = []
     for (r, c), cell in sorted(ws._cells.items()):
         value = cell.value
         if value is None or r > rows or c > columns:
             continue
         if cell.data_type == "e":
-            errors[(r, c - 1)] = f"「{value}」はエラー値です — 数式か値を直して保存し直してください"
+            errors[(r, c - 1)] = ("error-value", f"「{value}」はエラー値です — 数式か値を直して保存し直してください")
             value = None
         elif isinstance(value, str):
             if len(value) > MAX_CELL_CHARS:
@@ -304,12 +307,12 @@ def _sheet_grid(ws, rows: int, columns: int) -> tuple[list[list[object]], frozen
     return grid, frozenset(merged), errors, tuple(cleaned)
 
 
-def uncached_formulas(data: bytes, part: str) -> dict[Cell, str]:
+def uncached_formulas(data: bytes, part: str) -> dict[Cell, tuple[str, str]]:
     """Cells of one worksheet part whose formula has no calculated value saved (never opened in Excel)."""
     from defusedxml.ElementTree import iterparse
     from openpyxl.utils.cell import coordinate_to_tuple
 
-    found: dict[Cell, str] = {}
+    found: dict[Cell, tuple[str, str]] = {}
     row_number, column = 0, 0
     with zipfile.ZipFile(io_module.BytesIO(data)) as archive, archive.open(part) as stream:
         for event, element in iterparse(stream, events=("start", "end")):
@@ -340,6 +343,7 @@ def uncached_formulas(data: bytes, part: str) -> dict[Cell, str]:
             if formula is not None and not cached:
                 shown = f"={formula.text}" if formula.text else "（共有の数式）"
                 found[(row_number, column - 1)] = (
+                    "uncalculated-formula",
                     f"数式 {shown} の計算結果がファイルに保存されていません — 空欄とはみなしません。"
                     "Excel で開いて上書き保存してから、もう一度読み込んでください"
                 )

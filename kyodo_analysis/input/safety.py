@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
+from ..errors import KyodoError
+
 MB = 1024 * 1024
 # A workshop questionnaire is a few hundred rows; these limits are far above that and far
 # below what would exhaust the memory of an ordinary office PC.
@@ -77,16 +79,20 @@ TRUNCATED = (
 XLSB = "Excel バイナリブック（.xlsb）は読めません。Excel で開き「Excel ブック（.xlsx）」として保存し直してください。"
 
 
-class Refused(Exception):
+class Refused(KyodoError):
     """A file refused before or while parsing; ``message`` says in Japanese what is wrong and what to do."""
+
+    code = "refused-file"
 
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
 
 
-class UnsafeParserError(RuntimeError):
+class UnsafeParserError(KyodoError, RuntimeError):
     """openpyxl would parse XML without defusedxml: reading any workbook is refused."""
+
+    code = "unsafe-parser"
 
     def __init__(self) -> None:
         super().__init__(UNSAFE_PARSER_MESSAGE)

@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 
 from ..export import atomic_files, write_csv, write_xlsx
 from .codebook import DEFAULT_NAME as CODEBOOK_FILE_NAME
+from ..errors import check_code
 from .codebook import Codebook, apply_codebook, check_values, missing_columns
 from .layout import (
     GROUP_ORDER,
@@ -26,6 +27,7 @@ from .layout import (
     default_vocabulary,
     is_blank,
     match_key,
+    quoted,
 )
 from .readers import RawBook, RawSheet, UnreadableFileError, printable, read_raw
 from .roles import (
@@ -65,8 +67,16 @@ COMMENT_COLUMNS = (
     "file", "sheet", "row", "cell", "fiscal_year", "respondent_id",
     "group", "intent", "question", "header", "text",
 )
-_ANSWER_LIST = "／".join(("思う", "思わない", "どちらとも言えない"))
-_GROUP_LIST = "／".join(GROUP_ORDER)
+
+
+def _answer_list(vocab: Vocabulary) -> str:
+    """The answers as messages list them: 思う／思わない／どちらとも言えない (values.toml's order)."""
+    return "／".join(vocab.answer_choices)
+
+
+def _group_list(vocab: Vocabulary) -> str:
+    """The groups as messages list them: 市民／職員／その他."""
+    return "／".join(vocab.group_order)
 
 
 @dataclass(frozen=True, order=True)
@@ -77,7 +87,10 @@ class Problem:
     sheet: str | None
     cell: str | None
     message: str
-    code: str | None = field(default=None, compare=False)  # stable code of the newer checks (codebook.py)
+    code: str = field(compare=False)  # stable kebab-case code, one of errors.CODES
+
+    def __post_init__(self) -> None:
+        check_code(self.code)
 
     @property
     def location(self) -> str:
@@ -382,8 +395,8 @@ class _SheetReader:
             return _text(typed[0][1]).strip()[:20]
         return None
 
-    def problem(self, cell: str | None, message: str) -> None:
-        self.problems.append(Problem(self.file, self.sheet.name, cell, message))
+    def problem(self, cell: str | None, message: str, code: str) -> None:
+        self.problems.append(Problem(self.file, self.sheet.name, cell, message, code))
 
     def read(self) -> None:
         layout = self.layout
@@ -400,7 +413,8 @@ class _SheetReader:
             bad = [c for c in layout.roles if (row, c) in bad_cells]
             if bad:  # the row is reported, never read with a guessed value
                 for c in bad:
-                    self.problem(_cell(row, c), bad_cells[(row, c)])
+                    code, message = bad_cells[(row, c)]
+                    self.problem(_cell(row, c), message, code)
                 continue
             if self.is_blank_row(row, values):
                 continue
@@ -429,7 +443,7 @@ class _SheetReader:
         id_col = layout.column("respondent_id")
         respondent_id = None if id_col is None or is_blank(values[id_col]) else _text(values[id_col]).strip()
         if respondent_id is not None:  # a row with other problems still takes up its id
-            self.id_cells.append((respondent_id, Problem(self.file, self.sheet.name, _cell(row, id_col), "")))
+            self.id_cells.append((respondent_id, Problem(self.file, self.sheet.name, _cell(row, id_col), "", "duplicate-id")))
         before = len(self.problems)
         group, group_detail = self.read_group(row, values)
         intent = self.read_intent(row, values)
@@ -475,11 +489,11 @@ class _SheetReader:
             return self.sheet_group, self.sheet_group
         value = values[col]
         if is_blank(value):
-            self.problem(_cell(row, col), f"区分が空欄です — {_GROUP_LIST} のいずれか（NPO・企業・自治会なども可）を入れてください")
+            self.problem(_cell(row, col), f"区分が空欄です — {_group_list(self.vocab)} のいずれか（NPO・企業・自治会なども可）を入れてください", "blank-group")
             return None, None
         group = self.vocab.group(value)
         if group is None:
-            self.problem(_cell(row, col), f"「{_text(value)}」は区分（{_GROUP_LIST}）にありません")
+            self.problem(_cell(row, col), f"「{_text(value)}」は区分（{_group_list(self.vocab)}）にありません", "unknown-group")
         return group, _text(value).strip()
 
     def read_intent(self, row: int, values: dict[int, object]) -> str | None:
@@ -487,7 +501,7 @@ class _SheetReader:
         if col is not None:
             answer = self.vocab.answer(values[col])
             if answer is None:
-                self.problem(_cell(row, col), f"「{_text(values[col])}」は選択肢（{_ANSWER_LIST}）にありません")
+                self.problem(_cell(row, col), f"「{_text(values[col])}」は選択肢（{_answer_list(self.vocab)}）にありません", "unknown-answer")
             return answer
         marked = []
         for mark_col, answer in self.layout.marks().items():
@@ -495,12 +509,12 @@ class _SheetReader:
             if is_blank(value):
                 continue
             if not self.vocab.is_mark(value):
-                self.problem(_cell(row, mark_col), f"「{_text(value)}」は印として読めません — ○ などの印を 1 つだけ付けてください")
+                self.problem(_cell(row, mark_col), f"「{_text(value)}」は印として読めません — ○ などの印を 1 つだけ付けてください", "unreadable-mark")
                 return None
             marked.append((mark_col, answer, value))
         if len(marked) > 1:
             cells = "、".join(f"{_cell(row, c)}「{_text(v)}」" for c, _, v in marked)
-            self.problem(_cell(row, marked[0][0]), f"印が {len(marked)} か所にあります（{cells}） — 1 つだけにしてください")
+            self.problem(_cell(row, marked[0][0]), f"印が {len(marked)} か所にあります（{cells}） — 1 つだけにしてください", "several-marks")
             return None
         return marked[0][1] if marked else INTENT_ORDER[-1]
 
@@ -585,7 +599,7 @@ def _sheet_name_year(sheet: RawSheet) -> _YearSource | None:
 def _conflict(name: str, a: _YearSource, b: _YearSource) -> Problem:
     return Problem(name, a.sheet, a.cell,
                    f"年度が食い違っています — {a.where} は {a.year} 年度、{b.where} は {b.year} 年度です。"
-                   "どちらが正しいか確かめて、違う方を直してください")
+                   "どちらが正しいか確かめて、違う方を直してください", "year-conflict")
 
 
 def _agreeing(name: str, sources: Sequence[_YearSource], problems: list[Problem]) -> tuple[int | None, bool]:
@@ -648,7 +662,7 @@ def _decide_years(name: str, sheets: Sequence[_AnswerSheet | _GroupSheet], book_
                 shown = "・".join(f"{y} 年度" for y in sorted(named))
                 problems.append(Problem(name, source.sheet, source.cell,
                     f"年度が食い違っています — {source.where} は {source.year} 年度ですが、シートは {shown} のものです。"
-                    "どちらが正しいか確かめて、違う方を直してください"))
+                    "どちらが正しいか確かめて、違う方を直してください", "year-conflict"))
     undecided: list[str] = []
     for sheet in sheets:
         sources = sheet.own_years if several and sheet.own_years else sheet.own_years + book_years
@@ -682,11 +696,11 @@ def _decide_years(name: str, sheets: Sequence[_AnswerSheet | _GroupSheet], book_
             shown = "」「".join(undecided)
             problems.append(Problem(name, None, None,
                 f"シート「{shown}」の年度を決められません — このブックにはシートごとに年度がありますが、このシートには"
-                "ありません。シート名を年度（例: 令和元年度）にするか、見出しより上に年度を書いてください"))
+                "ありません。シート名を年度（例: 令和元年度）にするか、見出しより上に年度を書いてください", "year-unknown-sheet"))
         else:
             problems.append(Problem(name, None, None,
                 "年度が分かりません — 「概要」シートか見出しより上の行に年度・開催日を書くか、"
-                "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください"))
+                "ファイル名に年度（例: 2017、H29、R1）を入れるか、--year で指定してください", "year-unknown"))
 
 
 def _name_year(name: str, year: int | None, problems: list[Problem], notes: list[str]) -> _YearSource | None:
@@ -705,7 +719,7 @@ def _name_year(name: str, year: int | None, problems: list[Problem], notes: list
         shown = "、".join(f"「{r.text}」は {r.fiscal_year} 年度" for r in chosen)
         problems.append(Problem(name, None, None,
             f"ファイル名から年度を決められません（{shown}） — ファイル名を直すか、"
-            "「概要」シートに年度を書くか、--year で指定してください"))
+            "「概要」シートに年度を書くか、--year で指定してください", "year-ambiguous-name"))
         return None
     if not years:
         return None
@@ -739,7 +753,7 @@ def _duplicate_ids(name: str, readers: Sequence[_SheetReader]) -> list[Problem]:
                 first[key] = where
                 continue
             problems.append(Problem(where.file, where.sheet, where.cell,
-                f"回答者ID「{respondent_id}」がシートの中で重複しています（{first[key].location} と同じ）"))
+                f"回答者ID「{respondent_id}」がシートの中で重複しています（{first[key].location} と同じ）", "duplicate-id"))
     return problems
 
 
@@ -777,9 +791,9 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
             continue
         if not any(not is_blank(v) for row in sheet.rows for v in row):
             if sheet.name is None:  # a CSV file holding only a BOM, commas or blank lines
-                problems.append(Problem(name, None, None, "ファイルに何も入力されていません — 回答を入力したファイルか確かめてください"))
+                problems.append(Problem(name, None, None, "ファイルに何も入力されていません — 回答を入力したファイルか確かめてください", "empty-file"))
             elif len(book.sheets) == 1:
-                problems.append(Problem(name, sheet.name, None, "シートが空です — 回答を入力したシートか確かめてください"))
+                problems.append(Problem(name, sheet.name, None, "シートが空です — 回答を入力したシートか確かめてください", "empty-sheet"))
             else:
                 notes.append(f"{name}: 空のシート「{label}」を読み飛ばしました。")
             continue
@@ -825,8 +839,8 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
             structure = _repeated_columns(name, sheet, layout)
         if not structure and layout.column("group") is None and sheet_group is None:
             structure = [Problem(name, sheet.name, f"{layout.header_row}行目",
-                "区分の列がありません — 見出し「区分」「属性」「立場」「参加区分」のいずれかの列を作るか、"
-                "シート名を「市民」「職員」にしてください")]
+                f"区分の列がありません — 見出し{quoted(vocab.shown_headers('group'))}のいずれかの列を作るか、"
+                f"シート名を{quoted(vocab.group_order[:2])}にしてください", "missing-group-column")]
         if structure:
             if layout.two_row:
                 structure = [dataclasses.replace(p, message=p.message + f"（{layout.header_row}〜{layout.header_row + 1}"
@@ -858,7 +872,7 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
         if sheet.hidden_rows:
             notes.append(f"{name}: シート「{label}」の非表示の行も回答として読み込みました。")
         if not reader.respondents and not reader.problems and not header_problems:
-            problems.append(Problem(name, sheet.name, None, "見出し行の下に回答が 1 件もありません"))
+            problems.append(Problem(name, sheet.name, None, "見出し行の下に回答が 1 件もありません", "no-answers"))
         answer_sheets.append(_AnswerSheet(reader, own_years))
         problems.extend(reader.problems)
         notes.extend(reader.notes)
@@ -867,10 +881,10 @@ def _read_book(book: RawBook, year: int | None, vocab: Vocabulary, name: str | N
     elif not answer_sheets and not problems and skipped:
         problems.append(Problem(name, None, None,
             f"回答のシートがありません — シート「{'」「'.join(skipped)}」は回答ではないシートとみなしました（メモを参照）。"
-            "回答を入力したシートがあるか確かめてください"))
+            "回答を入力したシートがあるか確かめてください", "no-answer-sheet"))
     elif not answer_sheets and not problems:
         problems.append(Problem(name, None, None,
-            f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「区分」「協働したいと思いますか」などの見出しが必要です"))
+            f"回答の見出し行が見つかりません — 各シートの先頭 {HEADER_SEARCH_ROWS} 行に「{vocab.shown_headers('group')[0]}」「協働したいと思いますか」などの見出しが必要です", "no-header"))
     # A file with nothing in it has no year to find; saying so would only add noise to 空です.
     if has_content and (answer_sheets or group_sheets):
         _decide_years(name, [*answer_sheets, *group_sheets], book_years, year, problems, notes)
@@ -913,12 +927,12 @@ def _missing_intent(name: str, sheet: RawSheet, layout: _Layout, vocab: Vocabula
     if near:
         return [Problem(name, sheet.name, _cell(layout.header_row, c),
                         f"「協働したいと思いますか」の列がありません — 見出し「{_text(v).strip()}」は「{word}」を含むため、"
-                        f"{word}を書く自由記述の列とみなしました。回答（{_ANSWER_LIST}）の列なら、見出しから「{word}」を外すか、"
-                        f"{word}を別の列に分けてください")
+                        f"{word}を書く自由記述の列とみなしました。回答（{_answer_list(vocab)}）の列なら、見出しから「{word}」を外すか、"
+                        f"{word}を別の列に分けてください", "missing-intent-column")
                 for c, v, word in near]
     return [Problem(name, sheet.name, f"{layout.header_row}行目",
-        "「協働したいと思いますか」の列がありません — 見出しに「協働したい」「問1」「Q1」のいずれかを含む列、"
-        "または「思う」「思わない」「どちらとも言えない」の 3 列が必要です")]
+        f"「協働したいと思いますか」の列がありません — 見出しに{quoted(vocab.shown_headers('intent'))}のいずれかを含む列、"
+        f"または{quoted(vocab.answer_choices)}の {len(vocab.answer_choices)} 列が必要です", "missing-intent-column")]
 
 
 def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Problem]:
@@ -934,14 +948,14 @@ def _repeated_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[Probl
     if intent and marks:
         problems.append(Problem(name, sheet.name, _cell(layout.header_row, intent[0]),
             f"「協働したいと思いますか」の列（{shown(intent)}）と印の列（{shown(marks)}）の両方があります — "
-            "どちらで答えたか決められません。回答でない列の見出しを変えてください"))
+            "どちらで答えたか決められません。回答でない列の見出しを変えてください", "intent-and-marks"))
     for role, cols in layout.repeated_roles().items():
         if role in ("affiliation", "answered_at"):  # read together; a form may give a start and an end time
             continue
         what = _ROLE_NAMES.get(role) or f"「{role.removeprefix('mark:')}」の印"
         problems.append(Problem(name, sheet.name, _cell(layout.header_row, cols[0]),
             f"{what}の列が {len(cols)} つあります（{shown(cols)}） — どの列を読むか決められません。"
-            "1 列にまとめるか、回答でない列の見出しを変えてください"))
+            "1 列にまとめるか、回答でない列の見出しを変えてください", "repeated-column"))
     return problems
 
 
@@ -960,8 +974,8 @@ def _unlabelled_columns(name: str, sheet: RawSheet, layout: _Layout) -> list[str
 
 def _bad_cell_problems(name: str, sheet: RawSheet, last_row: int) -> list[Problem]:
     """Problems for untrustworthy cells (uncalculated formulas, error values) down to ``last_row``."""
-    return [Problem(name, sheet.name, _cell(r, c), message)
-            for (r, c), message in sorted(sheet.bad_cells.items()) if r <= last_row]
+    return [Problem(name, sheet.name, _cell(r, c), message, code)
+            for (r, c), (code, message) in sorted(sheet.bad_cells.items()) if r <= last_row]
 
 
 def _cleaned_notes(name: str, sheet: RawSheet) -> list[str]:
@@ -1055,7 +1069,7 @@ def load_questionnaires(
         if original[book.digest] != label:
             copies.append(Problem(printable(label), None, None,
                 f"{printable(original[book.digest])} と中身がまったく同じファイルです — {COPY_ADVICE}"
-                "片方を入力フォルダから外してください（2 回は数えていません）"))
+                "片方を入力フォルダから外してください（2 回は数えていません）", "copied-file"))
             continue
         part, part_times = _read_book(book, year, vocab, label, codebook, headers_seen)
         parts.append(part)
@@ -1118,7 +1132,7 @@ def _copied_rows(resp: pd.DataFrame, comm: pd.DataFrame,
         there = f"{file1} {sheet1 + '!' if sheet1 else ''}{row1}行目"
         problems.append(Problem(file2, sheet2 or None, f"{row2}行目",
             f"{len(rows)} 人分の回答が別のファイルと同じです（この行は {there} と同じ） — {COPY_ADVICE}"
-            "片方を入力フォルダから外すか、重なった行を消してください（2 回は数えていません）"))
+            "片方を入力フォルダから外すか、重なった行を消してください（2 回は数えていません）", "copied-rows"))
     if dropped:
         def keep(frame: pd.DataFrame) -> pd.Series:
             places = zip(frame["file"], frame["sheet"], frame["row"].astype(int))
@@ -1295,7 +1309,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], 
     return files, notes
 
 
-def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
+def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]], *,
                 unreadable: Iterable[UnreadableFileError] = ()) -> pd.DataFrame:
     """One row per input file: its fiscal year, respondents, comments, problems and a status word."""
     paths = list(paths)
@@ -1320,8 +1334,7 @@ def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]],
 
 
 def problem_table(survey: Survey) -> pd.DataFrame:
-    """The problems as a table: where (file sheet!cell) and what."""
-    return pd.DataFrame(
-        [{"location": p.location, "message": p.message} for p in survey.problems], columns=["location", "message"]
-    )
+    """The problems as a table: every field of each problem (file, sheet, cell, code, message) and its location."""
+    columns = ["location", "code", "message", "file", "sheet", "cell"]
+    return pd.DataFrame([{name: getattr(p, name) for name in columns} for p in survey.problems], columns=columns)
 

@@ -58,6 +58,10 @@ class WorksheetRules:
                 return qkey, name
         return None
 
+    def question_name(self, key: str) -> str:
+        """Return the name charts and tables use for a worksheet question (ask → 相手に求めるもの)."""
+        return next(name for qkey, name, _ in self.questions if qkey == key)
+
     def members_of(self, header: object) -> str | None:
         """Return the 区分 whose head count a header holds (市民人数 → 市民), or None."""
         key = match_key(header)

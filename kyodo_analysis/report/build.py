@@ -9,11 +9,12 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .. import chapter
@@ -27,28 +28,21 @@ from ..output_folder import check_replaceable, check_target, output_lock, shown,
 from ..quotes import select_quotes
 from ..rules.load import load_rules
 from ..rules.ruleset import RuleSet
-from ..rules.tag import compare_groups, tag_comments, theme_shares, with_matched_words
+from ..rules.tag import compare_groups, tag_comments, with_matched_words
 from ..text.tokens import DEFAULT_EXCLUDE
-from ..text.words import MIN_COMMENTS, WordData, word_data  # noqa: F401  (WordData is part of this module's API)
+from ..text.words import WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 from .html import _FigureJob, render_index
-from .group_work import GroupWorkResult, group_work_section
-from .questions import question_section
+from ..group_work import group_statements
+from .sections import SECTIONS, ReportContext
 from .specs import (
     FIGURES,
     INDEX,
+    FigureSpec,
     ReportError,
     ReportFigure,
     ReportResult,
     TABLES,
-    _CLOUD_NAMES,
-    _EDGE_LABELS,
-    intent_key_numbers,
-    network_key_numbers,
     period_stem,
-    question_key_numbers,
-    themes_key_numbers,
-    trend_key_numbers,
-    words_key_numbers,
 )
 
 
@@ -88,6 +82,11 @@ def _render(index: int) -> tuple[list[Path], float]:
     return written, time.perf_counter() - start
 
 
+def _figure_of(drawn: Figure | Axes) -> Figure:
+    """The Figure to save: a figure-level plot's own, or the one an axes-level draw function drew on."""
+    return drawn if isinstance(drawn, Figure) else drawn.get_figure()
+
+
 def default_processes() -> int:
     """Use up to two worker processes where fork exists (figures are independent)."""
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -115,14 +114,28 @@ class _Writer:
         self.jobs: list[_FigureJob] = []
         self.figures: list[ReportFigure] = []
         self.tables: list[Path] = []
+        self._written: dict[str, list[Path]] = {}
 
-    def table(self, frame: pd.DataFrame, name: str, labels: dict[str, str] | None = None) -> list[Path]:
-        """Write ``frame`` with Japanese column names as CSV and .xlsx; return relative paths."""
+    def add(self, spec: FigureSpec) -> None:
+        """Count one declared figure, write its tables (each name once) and queue its drawing."""
+        data = spec.count()
+        tables = [p for t in spec.tables_of(data) for p in self.table(t.frame, t.name, t.labels)]
+        self.figure(spec.name, spec.title, spec.caption, lambda: _figure_of(spec.draw(data)),
+                    spec.key_numbers(data), tables, cost=spec.cost)
+
+    def table(self, frame: pd.DataFrame, name: str, labels: Mapping[str, str] | None = None) -> list[Path]:
+        """Write ``frame`` with Japanese column names as CSV and .xlsx; return relative paths.
+
+        A table several figures share (the word frequencies) is written once, by the first.
+        """
+        if name in self._written:
+            return self._written[name]
         with self.watch.stage("表の書き出し"):
             japanese = to_japanese(frame.rename(columns=labels or {}))
             written = write_table(japanese, self.root / TABLES / name)
         rel = sorted(p.relative_to(self.root) for p in written)
         self.tables += rel
+        self._written[name] = rel
         return rel
 
     def figure(self, name: str, title: str, caption: str, make: Callable[[], Figure],
@@ -158,8 +171,8 @@ def build_report(
     out_dir: str | os.PathLike[str],
     *,
     year: int | None = None,
-    themes: RuleSet | str | os.PathLike[str] | None = None,
-    exclude_words: Sequence[str] = DEFAULT_EXCLUDE,
+    rules: RuleSet | str | os.PathLike[str] | None = None,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
     formats: Sequence[str] = ("png", "svg", "pdf"),
     survey_title: str = plots.SURVEY,
     network_words: int = 60,
@@ -181,7 +194,7 @@ def build_report(
     # One run at a time per folder: a second one is refused plainly, never half-written.
     with output_lock(out_dir):
         return _build_report(
-            [Path(p) for p in paths], out_dir, year=year, themes=themes, exclude_words=exclude_words,
+            [Path(p) for p in paths], out_dir, year=year, rules=rules, exclude=exclude,
             formats=formats, survey_title=survey_title, network_words=network_words,
             network_min_jaccard=network_min_jaccard, processes=processes, on_stage=on_stage, survey=survey,
             corrections=corrections, chapter_year=chapter_year)
@@ -192,8 +205,8 @@ def _build_report(
     out_dir: Path,
     *,
     year: int | None,
-    themes: RuleSet | str | os.PathLike[str] | None,
-    exclude_words: Sequence[str],
+    rules: RuleSet | str | os.PathLike[str] | None,
+    exclude: Sequence[str],
     formats: Sequence[str],
     survey_title: str,
     network_words: int,
@@ -208,7 +221,7 @@ def _build_report(
     watch = Stopwatch(on_stage)
     with watch.stage("読み込み"):
         survey = load_questionnaires(paths, year=year) if survey is None else survey
-        rules = themes if isinstance(themes, RuleSet) else load_rules(themes)
+        rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
     respondents = survey.respondents.dropna(subset=["fiscal_year"])
     comments = _printable_places(survey.comments.dropna(subset=["fiscal_year"]))
     years = sorted(int(y) for y in respondents["fiscal_year"].unique())
@@ -220,105 +233,41 @@ def _build_report(
     chapter_fy = chapter.chapter_year(years, chapter_year if chapter_year is not None
                                       else year if year in years else None)
 
+    workers = default_processes() if processes is None else processes
     with watch.stage("テーマ判定"):
-        tagged = tag_comments(comments, rules=rules)
+        # Comments not yet in the token cache are tokenised and tagged on every core.
+        tagged = tag_comments(comments, rules=rules, processes=workers)
         fixed = apply_corrections(
             tagged, load_corrections(find_corrections(paths) if corrections is None else corrections,
                                      themes=rules.names), themes=rules.names)
         tagged = fixed.tagged
         notes += fixed.notes
     with watch.stage("語の集計"):
-        words = word_data(comments, exclude=exclude_words)
-        freq = words.frequencies
+        words = word_data(comments, exclude=exclude)
         edges = plots.cooccurrence(words.documents, top_n=network_words, min_jaccard=network_min_jaccard)
+    shares = intent_shares(respondents)
+    comparison = compare_groups(tagged, themes=rules.names) if len(tagged) else None
 
     with atomic_directory(out_dir) as root:
         out = _Writer(root, formats, watch)
-        shares = intent_shares(respondents)
-        for fy in years:
-            part = shares[shares["fiscal_year"] == fy]
-            out.figure(
-                f"{fy}_intent_by_group", f"{fy}年度 協働したいと思いますか（区分別）",
-                "「思う／どちらとも言えない／思わない」の割合。割合の分母は無回答を除いた回答者数です。",
-                lambda part=part, fy=fy: plots.plot_intent_by_group(part, fiscal_year=fy, survey=survey_title),
-                intent_key_numbers(part), out.table(part, f"{fy}_intent_by_group"),
-            )
-        if len(years) >= 2:
-            out.figure(
-                f"{period}_intent_by_group_years", "協働したいと思いますか（年度別の比較）",
-                "各年度の区分別の割合を横に並べたものです。",
-                lambda: plots.plot_intent_by_group_years(shares, survey=survey_title),
-                [f"{fy}年度 {line}" for fy in years for line in intent_key_numbers(shares[shares["fiscal_year"] == fy])],
-                out.table(shares, f"{period}_intent_by_group_years"), cost=len(years),
-            )
-            trend = shares[shares["answer"].astype(str) == "思う"]
-            out.figure(
-                f"{period}_intent_trend", "「思う」の割合の推移",
-                "年度ごとの「思う」の割合と95%信頼区間（Wilson法）。人数の少ない年度は区間が広くなります。",
-                lambda: plots.plot_intent_trend(shares, survey=survey_title),
-                trend_key_numbers(trend), out.table(trend, f"{period}_intent_trend"),
-            )
-        else:
-            notes.append("年度が 1 つだけのため、推移の図と年度別の比較は作っていません。")
-
-        question_section(out, survey.choices, years, survey_title)
-        group_work = group_work_section(out, _printable_places(survey.statements), survey.groups, respondents,
-                                        rules=rules, years=years, survey_title=survey_title, period=period)
-
-        comparison = None
-        if len(tagged):
-            comparison = compare_groups(tagged, themes=rules.names)
-            out.figure(
-                f"{period}_themes_by_group", "コメントに現れるテーマ（市民と職員）",
-                "テーマに触れたコメントの割合。* は Fisher の正確検定で p<0.05 のテーマです"
-                "（テーマが多く人数も少ないので、差の目安として読んでください）。" + _others_note(tagged),
-                lambda: plots.plot_themes_by_group(comparison, years=years, survey=survey_title),
-                themes_key_numbers(comparison), out.table(comparison, f"{period}_themes_by_group"),
-            )
-            freq_table = out.table(_with_total(freq), f"{period}_word_frequencies")
-            for group in ("市民", "職員", plots.TOTAL):
-                n = len(comments) if group == plots.TOTAL else int((comments["group"].astype(str) == group).sum())
-                if not n:
-                    continue
-                out.figure(
-                    f"{period}_wordcloud_{_CLOUD_NAMES[group]}", f"よく出る語（{group}）",
-                    "文字の大きさが出現回数を表します。" + (f"「{'・'.join(exclude_words)}」と" if exclude_words else "")
-                    + f"ストップワード、記号・数字、人名や連絡先、{MIN_COMMENTS} 件未満の記述にしか出ない語は除いています。",
-                    lambda group=group, n=n: plots.plot_wordcloud(
-                        freq, group=None if group == plots.TOTAL else group, years=years, n_comments=n,
-                        exclude=exclude_words, survey=survey_title),
-                    words_key_numbers(plots.word_counts(freq, group=None if group == plots.TOTAL else group)),
-                    freq_table, cost=2.5,
-                )
-            max_edges = 60
-            out.figure(
-                f"{period}_cooccurrence_network", "語の共起ネットワーク",
-                f"同じコメントに出る頻出語（上位 {network_words} 語）を、Jaccard 係数 "
-                f"{network_min_jaccard} 以上で結んだものです。",
-                lambda: plots.plot_cooccurrence(edges, years=years, n_comments=len(comments),
-                                                max_edges=max_edges, survey=survey_title),
-                network_key_numbers(edges, max_edges), out.table(edges, f"{period}_cooccurrence", _EDGE_LABELS),
-            )
-            by_question = theme_shares(tagged, by=("question",), themes=rules.names)
-            out.figure(
-                f"{period}_themes_by_question", "設問別にみたテーマ",
-                "「理由」「講演」「ワークショップ」の各設問のコメントに、どのテーマが現れたか。",
-                lambda: plots.plot_themes_by_question(
-                    by_question, years=years, order=plots.order_themes_by_share(comparison)["theme"].tolist(),
-                    survey=survey_title),
-                question_key_numbers(by_question), out.table(by_question, f"{period}_themes_by_question"),
-            )
-        else:
-            notes.append("自由記述がないため、テーマと語の図は作っていません。")
+        ctx = ReportContext(
+            respondents=respondents, comments=comments, choices=survey.choices, tagged=tagged, shares=shares,
+            comparison=comparison, rules=rules, years=years, period=period, survey_title=survey_title,
+            exclude=exclude, frequencies=words.frequencies, edges=edges, network_words=network_words,
+            network_min_jaccard=network_min_jaccard, notes=notes, groups=survey.groups,
+            statements=_printable_places(survey.statements))
+        for section in SECTIONS:
+            for spec in section(ctx):
+                out.add(spec)
 
         extra = _quotes_table(out, with_matched_words(tagged, rules=rules), period)
         if fixed.count:
             extra.append(("テーマの手作業の修正", out.table(fixed.applied, f"{period}_theme_corrections")))
-        out.render(default_processes() if processes is None else processes)
+        out.render(workers)
         with watch.stage("Word"):
             _write_chapter(root, out.figures, respondents=respondents, tagged=tagged, shares=shares,
                            comparison=comparison, years=years, year=chapter_fy, workshop=survey_title, period=period,
-                           group_work=group_work)
+                           statements=survey.statements)
         with watch.stage("index.html"):
             counts = (f"{plots.years_label(years)}・回答者 {len(respondents)}人・"
                       f"自由記述 {len(comments)}件・手作業で修正したテーマ {fixed.count}件")
@@ -341,7 +290,7 @@ def _build_report(
 
 def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.DataFrame, tagged: pd.DataFrame,
                    shares: pd.DataFrame, comparison: pd.DataFrame | None, years: list[int], year: int,
-                   workshop: str, period: str, group_work: GroupWorkResult) -> Path:
+                   workshop: str, period: str, statements: pd.DataFrame) -> Path:
     """The report's one hook into the Word chapter: write ``report.docx`` from what was counted."""
     pngs = {f.name: root / p for f in figures for p in f.files if p.suffix == ".png"}
     wanted = {"intent": f"{year}_intent_by_group", "themes": f"{period}_themes_by_group",
@@ -356,11 +305,11 @@ def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.Dat
     data.extra_sections = [
         chapter.ExtraSection(f.title, "。".join(f.key_numbers) + "。" if f.key_numbers else "", pngs.get(f.name))
         for f in figures if f.name.startswith(f"{year}_question_")]
-    if year in group_work.statements:
-        name = group_work.figure_names[year]
-        data.group_work = chapter.GroupWorkSection(
-            next(f.title for f in figures if f.name == name), group_work.sentences[year], pngs.get(name),
-            group_work.statements[year])
+    # The year's group worksheets: their figure, its key numbers, and every group's statements (masked).
+    work = next((f for f in figures if f.name == f"{year}_group_ask_offer"), None)
+    if work is not None:
+        data.group_work = chapter.GroupWorkSection(work.title, "。".join(work.key_numbers) + "。", pngs.get(work.name),
+                                                   group_statements(statements, year))
     return chapter.write_chapter(root / chapter.DOCX_NAME, data)
 
 
@@ -374,20 +323,6 @@ def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
         if column in frame.columns:
             frame[column] = frame[column].map(lambda v: v if pd.isna(v) else shown(v))
     return frame
-
-
-def _others_note(tagged: pd.DataFrame) -> str:
-    """Say how many comments fall outside 市民/職員 and so outside the two-group comparison."""
-    others = int((~tagged["group"].astype(str).isin(plots.GROUPS)).sum())
-    return f"区分が「その他」（見学者など）のコメント {others} 件は、市民と職員の比較に含めていません。" if others else ""
-
-
-def _with_total(freq: pd.DataFrame) -> pd.DataFrame:
-    """Add 全体 rows (all groups summed) to a ``word_frequencies`` frame."""
-    total = freq.groupby(["word", "pos"], observed=True, as_index=False)[["occurrences", "n_comments"]].sum()
-    total.insert(0, "group", plots.TOTAL)
-    total = total.sort_values(["occurrences", "word", "pos"], ascending=[False, True, True], kind="stable")
-    return pd.concat([freq.astype({"group": "object"}), total], ignore_index=True)
 
 
 def _quotes_table(out: _Writer, tagged: pd.DataFrame, period: str) -> list[tuple[str, list[Path]]]:

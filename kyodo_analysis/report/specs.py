@@ -1,14 +1,19 @@
 """What the report shows: its result types and the key numbers quoted beside each figure."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from .. import figures as plots
+from ..errors import KyodoError
+from ..input.layout import CITIZENS, NO_ANSWER, POSITIVE_ANSWER, STAFF
 from ..input.survey import Problem
+from ..input.worksheets import default_worksheet_rules
 
 SAMPLE_BANNER = "架空のサンプルデータによる集計です"
 
@@ -20,11 +25,47 @@ _EDGE_LABELS = {
     "source": "語1", "target": "語2", "weight": "Jaccard係数", "cooccurrences": "共起したコメント数",
     "source_count": "語1を含むコメント数", "target_count": "語2を含むコメント数",
 }
-_CLOUD_NAMES = {"市民": "citizens", "職員": "staff", plots.TOTAL: "all"}
+_CLOUD_NAMES = {CITIZENS: "citizens", STAFF: "staff", plots.TOTAL: "all"}
 
 
-class ReportError(ValueError):
+class ReportError(KyodoError, ValueError):
     """The report cannot be made from this input or into this folder; the message says why, in Japanese."""
+
+    code = "report"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table behind a figure: written as ``tables/<name>.csv`` and ``.xlsx`` with Japanese columns."""
+
+    name: str
+    frame: pd.DataFrame
+    labels: Mapping[str, str] | None = None  # column names beyond labels.COLUMN_LABELS
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the report, declared: adding a figure is one of these plus its draw function.
+
+    ``count`` returns the tidy numbers the figure shows; ``draw`` draws exactly those numbers,
+    either axes-level (``draw_x(data, *, ax=None) -> Axes``) or as a whole Figure; ``key_numbers``
+    turns them into the lines shown beside the figure; ``tables`` lists the tables written with
+    it (by default the counted numbers under the figure's name). ``cost`` is the rough relative
+    drawing time, so the slowest figures start first.
+    """
+
+    name: str  # file stem: 2017_intent_by_group
+    title: str
+    caption: str
+    count: Callable[[], pd.DataFrame]
+    draw: Callable[[pd.DataFrame], Figure | Axes]
+    key_numbers: Callable[[pd.DataFrame], list[str]] = lambda data: []
+    tables: Callable[[pd.DataFrame], Sequence[TableSpec]] | None = None
+    cost: float = 1.0
+
+    def tables_of(self, data: pd.DataFrame) -> Sequence[TableSpec]:
+        """The tables written with the figure, given its counted numbers."""
+        return self.tables(data) if self.tables is not None else [TableSpec(self.name, data)]
 
 
 @dataclass
@@ -81,20 +122,20 @@ def _pct(value: float) -> str:
 
 def intent_key_numbers(shares: pd.DataFrame) -> list[str]:
     """Describe the 思う share per group: ``市民: 思う 74%（20/27人）``."""
-    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
+    frame = shares[(shares["answer"].astype(str) == POSITIVE_ANSWER) & shares["group"].astype(str).isin(plots.GROUPS)]
     lines = []
     for row in frame.itertuples(index=False):
         if int(row.n):
-            lines.append(f"{row.group}: 「思う」{_pct(row.share)}（{int(row.count)}/{int(row.n)}人）")
+            lines.append(f"{row.group}: 「{POSITIVE_ANSWER}」{_pct(row.share)}（{int(row.count)}/{int(row.n)}人）")
     missing = shares.groupby("group", observed=True)["n_missing"].first()
     if plots.TOTAL in missing and int(missing[plots.TOTAL]):
-        lines.append(f"無回答 {int(missing[plots.TOTAL])}人（割合から除外）")
+        lines.append(f"{NO_ANSWER} {int(missing[plots.TOTAL])}人（割合から除外）")
     return lines
 
 
 def trend_key_numbers(shares: pd.DataFrame) -> list[str]:
     """Describe the yearly 思う share of each group with its interval."""
-    frame = shares[(shares["answer"].astype(str) == "思う") & shares["group"].astype(str).isin(plots.GROUPS)]
+    frame = shares[(shares["answer"].astype(str) == POSITIVE_ANSWER) & shares["group"].astype(str).isin(plots.GROUPS)]
     lines = []
     for group, part in frame.groupby("group", observed=True, sort=True):
         steps = [f"{int(r.fiscal_year)}年度 {_pct(r.share)}（{_pct(r.ci_low)}〜{_pct(r.ci_high)}）"
@@ -107,8 +148,8 @@ def themes_key_numbers(comparison: pd.DataFrame, top: int = 3) -> list[str]:
     """Name the most frequent themes and those whose group difference the test flags."""
     ordered = plots.order_themes_by_share(comparison)
     lines = [
-        f"{r.theme}: 市民 {_pct(r.citizens_share)}（{r.citizens_k}/{r.citizens_n}件）、"
-        f"職員 {_pct(r.staff_share)}（{r.staff_k}/{r.staff_n}件）"
+        f"{r.theme}: {CITIZENS} {_pct(r.citizens_share)}（{r.citizens_k}/{r.citizens_n}件）、"
+        f"{STAFF} {_pct(r.staff_share)}（{r.staff_k}/{r.staff_n}件）"
         for r in ordered.head(top).itertuples(index=False)
     ]
     flagged = ordered[ordered["indicative"].fillna(False).astype(bool)]
@@ -116,7 +157,7 @@ def themes_key_numbers(comparison: pd.DataFrame, top: int = 3) -> list[str]:
         lines.append("差が示唆されたテーマ: " + "、".join(
             f"{r.theme}（p={r.p_value:.3f}）" for r in flagged.itertuples(index=False)))
     else:
-        lines.append("市民と職員の差が示唆されたテーマはありません。")
+        lines.append(f"{CITIZENS}と{STAFF}の差が示唆されたテーマはありません。")
     return lines
 
 
@@ -150,3 +191,29 @@ def question_key_numbers(shares: pd.DataFrame) -> list[str]:
                          f"（{int(best['n_mentions'])}/{int(best['n_comments'])}件）")
     return lines
 
+
+
+def contrast_key_numbers(contrast: pd.DataFrame) -> list[str]:
+    """The themes groups most asked of partners and most offered themselves, with n groups."""
+    if contrast.empty:
+        return []
+    n = int(contrast["n_groups"].max())
+    lines = []
+    for column in ("ask", "offer"):
+        label = default_worksheet_rules().question_name(column)
+        top = contrast.sort_values([f"{column}_groups", "theme"], ascending=[False, True], kind="stable").iloc[0]
+        if top[f"{column}_groups"] > 0:
+            lines.append(f"{label}で最も多いテーマ: {top['theme']} {_pct(top[f'{column}_share'])}"
+                         f"（{int(top[f'{column}_groups'])}/{n} グループ）")
+    return lines
+
+
+def tally_lines(tally: pd.DataFrame) -> list[str]:
+    """The worksheets' 問1 head counts beside the questionnaire's, as one line (none when no tally was written)."""
+    written = tally.dropna(subset=["worksheet_people"])
+    if written.empty:
+        return []
+    sheet = "、".join(f"{r.answer}{int(r.worksheet_people)}人" for r in written.itertuples())
+    asked = "、".join(f"{r.answer}{int(r.questionnaire_people)}人" for r in written.itertuples())
+    return [f"ワークシートに書かれた問1の人数（{int(written['worksheet_groups'].iloc[0])} グループ）は{sheet}で、"
+            f"アンケートでは{asked}でした（別の集計のため、足し合わせていません）"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import KyodoError, OptionError
 from .load import _resolve, default_theme_names
 from .ruleset import RuleSet
 from .tag import tag_texts
@@ -15,8 +16,10 @@ from .tag import tag_texts
 # --- evaluation -----------------------------------------------------------------------
 
 
-class LabelError(ValueError):
+class LabelError(KyodoError, ValueError):
     """Gold labels that are not theme names; ``problems`` has one Japanese line per label."""
+
+    code = "unknown-label"
 
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
@@ -53,7 +56,7 @@ def evaluate(
     quietly count a typo (対話ノ場) as a theme the comment does not have.
     """
     if len(predicted) != len(gold):
-        raise ValueError("predicted と gold の件数が違います")
+        raise OptionError("predicted と gold の件数が違います")
     names = list(themes or default_theme_names())
     gold_sets = [set(g) for g in gold]
     problems = _unknown_labels([sorted(g) for g in gold_sets], names)
@@ -95,7 +98,7 @@ def evaluate_file(
     cache: bool = True,
 ) -> pd.DataFrame:
     """Tag a labelled CSV and return the evaluation table (``LabelError`` names file and line)."""
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     frame = load_labelled(path)
     gold = frame["gold"].tolist()
     lines = _record_lines(path)

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from ..text.tokens import RawToken, forms, normalize, tokenize
+from ..errors import KyodoError
+from ..text.cache import rule_word_tokens
+from ..text.tokens import RawToken, forms, normalize
 from ..text.tokens import get_tokenizer
 
 DEFAULT_DISTANCE = 10
@@ -28,8 +30,10 @@ _SENTENCE_END_POS = ("記号,句点",)
 _SENTENCE_END_SURFACES = frozenset("。．.！!？?")
 
 
-class RuleError(ValueError):
+class RuleError(KyodoError, ValueError):
     """A theme rule that cannot be read; the message (Japanese) names the place."""
+
+    code = "rule-syntax"
 
 
 # --- documents ------------------------------------------------------------------------
@@ -470,7 +474,7 @@ def word_parts(text: str) -> tuple[str, ...]:
         if not piece:
             raise RuleError(f"「{text}」の「+」の前後に語がありません")
         # The comments' own tokenizer, so compound verbs are joined the same way on both sides.
-        parts.extend(token.base_form.lower() for token in tokenize(piece))
+        parts.extend(token.base_form.lower() for token in rule_word_tokens(piece))
     if not parts:
         raise RuleError(f"「{text}」から語を取り出せません")
     return tuple(parts)
@@ -479,7 +483,7 @@ def word_parts(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def _is_noun(text: str) -> bool:
     """Whether a rule word is one noun token (so it may match inside compounds)."""
-    tokens = tokenize(text)
+    tokens = rule_word_tokens(text)
     return len(tokens) == 1 and tokens[0].part_of_speech.startswith("名詞")
 
 
@@ -500,16 +504,6 @@ def make_word(text: str) -> Word:
     compound = len(parts) == 1 and len(parts[0]) >= MIN_PART and _is_noun(word)
     return Word(text, parts, spelling, compound=compound)
 
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<near>(?:near|seq)\((?P<slots>[^()]*(?:\([^()]*\)[^()]*)*)\)(?:\[(?P<opt>[^\]]*)\])?)
-      | (?P<ref><\*[^\s()&|!<>]+>|<>[^\s()&|!]+)
-      | (?P<op>\(|\)|&|\||!)
-      | (?P<word>[^\s()&|!]+)
-    )""",
-    re.VERBOSE | re.IGNORECASE,
-)
 
 # KH Coder conditions this reader does not evaluate, with the name used in messages.
 UNSUPPORTED = (
@@ -568,20 +562,20 @@ class _Parser:
         pos = 0
         text = text.strip()
         while pos < len(text):
-            m = _TOKEN.match(text, pos)
+            m = _token_pattern(tuple(OPERATORS)).match(text, pos)
             if not m or m.end() == pos:
                 raise RuleError(f"{self.where}: 「{text[pos:]}」を読めません")
             pos = m.end()
-            # lastgroup can name a group nested in near(...), so test the outer ones.
-            kind = next(k for k in ("near", "ref", "op", "word") if m.group(k))
+            # lastgroup can name a group nested in a term, so test the outer ones.
+            kind = next(k for k in ("term", "ref", "op", "word") if m.group(k))
             value = m.group(kind).strip()
             node: Node | None = None
             if kind == "word":
                 low = value.lower()
-                if low in ("and", "or", "not"):
-                    kind, value = "op", {"and": "&", "or": "|", "not": "!"}[low]
-                elif low in ("near", "seq") and text.startswith("(", pos):
-                    # The near/seq pattern allows one level of (A|B) only.
+                if low in WORD_OPERATORS:
+                    kind, value = "op", WORD_OPERATORS[low]
+                elif low in OPERATORS and text.startswith("(", pos):
+                    # A term's pattern allows one level of (A|B) only.
                     raise RuleError(f"{self.where}: 「{text[m.start(kind):]}」を読めません"
                                     f"（{low}() の閉じかっこがないか、{low}() の中に {low}() や"
                                     "かっこを入れ子にしています）")
@@ -590,8 +584,10 @@ class _Parser:
             elif kind == "ref":
                 _check_supported(value, self.where)
                 node = self._reference(value)
-            elif kind == "near":
-                node = self._near(m)
+            elif kind == "term":
+                name = m.group("name").lower()
+                node = OPERATORS[name](Term(name, value, m.group("slots"), (m.group("opt") or "").strip().lower(),
+                                            self.where))
             items.append((kind, value, node))
         return items
 
@@ -660,40 +656,6 @@ class _Parser:
             return built
         return make_word(value)
 
-    def _near(self, m: re.Match) -> Near:
-        whole = m.group("near")
-        ordered = whole[:3].lower() == "seq"
-        slots = []
-        for slot in _split_slots(m.group("slots")):
-            slot = slot.strip()
-            if slot.startswith("(") and slot.endswith(")"):
-                slot = slot[1:-1]
-            options = [w.strip() for w in slot.split("|") if w.strip()]
-            if not options:
-                raise RuleError(f"{self.where}: 「{whole}」に空の語があります")
-            for w in options:
-                if "(" in w or ")" in w:
-                    raise RuleError(f"{self.where}: 「{whole}」は読めません（near()・seq() の中に "
-                                    "near()・seq() やかっこは入れ子にできません。(A|B) の形だけ使えます）")
-                if w.startswith("<"):
-                    raise RuleError(f"{self.where}: 「{whole}」は読めません（near()・seq() の中では"
-                                    f"コードを使えません: 「{w}」）")
-                _check_word(w, self.where)
-            slots.append(Alternatives(tuple(make_word(w) for w in options)))
-        if len(slots) < 2:
-            raise RuleError(f"{self.where}: 「{whole}」には「-」で区切った語が 2 つ以上必要です")
-        distance, same_sentence = DEFAULT_DISTANCE, False
-        opt = (m.group("opt") or "").strip().lower()
-        if opt:
-            om = re.fullmatch(r"([bd]?)(\d*)", opt)
-            if not om or not (om.group(1) or om.group(2)):
-                raise RuleError(f"{self.where}: 「{whole}」の [{opt}] は読めません（[10] や [b5] の形）")
-            same_sentence = om.group(1) == "b"
-            # [d] (same paragraph) holds trivially: one comment is one paragraph.
-            if om.group(2):
-                distance = int(om.group(2))
-        return Near(tuple(slots), distance, same_sentence, ordered)
-
 
 def _split_slots(text: str) -> list[str]:
     """Split near/seq contents at '-' outside parentheses (not at the dashes of ``-->``)."""
@@ -711,6 +673,86 @@ def _split_slots(text: str) -> list[str]:
             cur.append(ch)
     out.append("".join(cur))
     return [part.replace("\0", POS_MARK) for part in out]
+
+
+@dataclass(frozen=True)
+class Term:
+    """A function-like term as written, ``near(A-B)[b5]``, split for the operator that reads it."""
+
+    name: str  # near
+    whole: str  # near(A-B)[b5], for messages
+    slots: str  # A-B
+    option: str  # b5 (lower case, may be empty)
+    where: str  # the place named in messages
+
+    def words(self) -> list[Alternatives]:
+        """The '-'-separated slots, each a word or ``(A|B)`` alternatives, checked as rule words."""
+        slots = []
+        for slot in _split_slots(self.slots):
+            slot = slot.strip()
+            if slot.startswith("(") and slot.endswith(")"):
+                slot = slot[1:-1]
+            options = [w.strip() for w in slot.split("|") if w.strip()]
+            if not options:
+                raise RuleError(f"{self.where}: 「{self.whole}」に空の語があります")
+            for w in options:
+                if "(" in w or ")" in w:
+                    raise RuleError(f"{self.where}: 「{self.whole}」は読めません（{_term_names()} の中に "
+                                    f"{_term_names()} やかっこは入れ子にできません。(A|B) の形だけ使えます）")
+                if w.startswith("<"):
+                    raise RuleError(f"{self.where}: 「{self.whole}」は読めません（{_term_names()} の中では"
+                                    f"コードを使えません: 「{w}」）")
+                _check_word(w, self.where)
+            slots.append(Alternatives(tuple(make_word(w) for w in options)))
+        return slots
+
+
+def _near_term(term: Term) -> Node:
+    """``near(A-B)[N]`` / ``seq(A-B)[N]``: words within N tokens (seq: in order), ``[b]`` same sentence."""
+    slots = term.words()
+    if len(slots) < 2:
+        raise RuleError(f"{term.where}: 「{term.whole}」には「-」で区切った語が 2 つ以上必要です")
+    distance, same_sentence = DEFAULT_DISTANCE, False
+    if term.option:
+        om = re.fullmatch(r"([bd]?)(\d*)", term.option)
+        if not om or not (om.group(1) or om.group(2)):
+            raise RuleError(f"{term.where}: 「{term.whole}」の [{term.option}] は読めません（[10] や [b5] の形）")
+        same_sentence = om.group(1) == "b"
+        # [d] (same paragraph) holds trivially: one comment is one paragraph.
+        if om.group(2):
+            distance = int(om.group(2))
+    return Near(tuple(slots), distance, same_sentence, ordered=term.name == "seq")
+
+
+# The rule operators: the one table to extend. Function-like terms name(A-B)[option], by name,
+# with the function that turns the written term into a Node (its own Node class if it needs one);
+# the lexer's pattern, the messages and the nesting check all follow this table.
+OPERATORS: dict[str, Callable[[Term], Node]] = {
+    "near": _near_term,
+    "seq": _near_term,
+}
+# Boolean operators written as words, and the symbol each stands for.
+WORD_OPERATORS: dict[str, str] = {"and": "&", "or": "|", "not": "!"}
+
+
+def _term_names() -> str:
+    """The term operators as messages name them: near()・seq()."""
+    return "・".join(f"{name}()" for name in OPERATORS)
+
+
+@lru_cache(maxsize=8)
+def _token_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """The lexer's pattern for the term operators ``names`` (built from OPERATORS)."""
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(
+        rf"""\s*(?:
+            (?P<term>(?P<name>{alternatives})\((?P<slots>[^()]*(?:\([^()]*\)[^()]*)*)\)(?:\[(?P<opt>[^\]]*)\])?)
+          | (?P<ref><\*[^\s()&|!<>]+>|<>[^\s()&|!]+)
+          | (?P<op>\(|\)|&|\||!)
+          | (?P<word>[^\s()&|!]+)
+        )""",
+        re.VERBOSE | re.IGNORECASE,
+    )
 
 
 def parse_expression(text: str, *, where: str = "条件", codes: dict[str, Node] | None = None) -> Node:

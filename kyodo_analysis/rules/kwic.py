@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..text.tokens import RawToken, normalize, tokenize_many
+from ..text.cache import tokenize_many
+from ..text.tokens import RawToken, normalize
 from .expression import Doc, make_word
 
 
@@ -42,7 +43,7 @@ KWIC_CONTEXT_COLUMNS = ("group", "fiscal_year", "question", "file", "sheet", "ro
                         "respondent_id")
 
 
-def kwic(comments: pd.DataFrame, word: str, width: int = 20, *, cache: bool = True) -> pd.DataFrame:
+def kwic(comments: pd.DataFrame, word: str, *, width: int = 20, cache: bool = True) -> pd.DataFrame:
     """Return keyword-in-context lines for ``word`` (matched by base form) in the comments."""
     target = make_word(word)
     texts = [str(t) for t in comments["text"].tolist()]

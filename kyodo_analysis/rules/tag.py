@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
 
-from ..text.tokens import RawToken, map_tokenized, normalize, open_cache, tokenize_many
+from ..errors import OptionError
+from ..input.layout import CITIZENS, STAFF
+from ..text.cache import map_tokenized, open_cache, tokenize_many
+from ..text.tokens import RawToken, normalize
 from .expression import Doc
 from .kwic import KWIC_CONTEXT_COLUMNS, _char_map, _token_offsets
 from .load import _resolve, default_theme_names
@@ -28,7 +31,7 @@ def tag_texts(
     progress: bool | None = None,
 ) -> list[tuple[str, ...]]:
     """Return the themes of each text, in rule-table order."""
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     unique = list(dict.fromkeys(texts))
     store = open_cache() if cache else None
     tags: dict[str, tuple[str, ...]] = {}
@@ -123,8 +126,14 @@ def explain(
     positions count janome tokens from 0 ([start, end)); character positions index the
     comment as written. A condition that holds only through ``not`` has one row with empty word.
     """
-    ruleset = _resolve(rules)
+    ruleset = _resolve(rules, cache=cache)
     frame = comments if isinstance(comments, pd.DataFrame) else pd.DataFrame({"text": list(comments)})
+    return _explain(frame, ruleset, cache=cache)
+
+
+def _explain(frame: pd.DataFrame, ruleset: RuleSet, *, cache: bool,
+             wanted: Sequence[Collection[str]] | None = None) -> pd.DataFrame:
+    """:func:`explain`, for the themes in ``wanted[i]`` of comment ``i`` only when given."""
     texts = [str(t) for t in frame["text"].tolist()]
     extra = [c for c in KWIC_CONTEXT_COLUMNS if c in frame.columns]
     records = frame[extra].to_dict("records") if extra else [{} for _ in texts]
@@ -133,6 +142,8 @@ def explain(
         doc = Doc(raw)
         places = None
         for theme in ruleset.themes:
+            if wanted is not None and theme.name not in wanted[number]:
+                continue
             for condition, hits in theme.explain(doc):
                 base = {**meta, "comment": number, "theme": theme.name,
                         "condition": condition.label, "rule": condition.text}
@@ -184,7 +195,9 @@ def with_matched_words(
     cache: bool = True,
 ) -> pd.DataFrame:
     """Return a copy of a tagged frame with ``matched_words``: theme → the words that fired."""
-    words = matched_words(explain(tagged, rules=rules, cache=cache))
+    # Only the themes a comment has are explained: the words of no other theme are shown.
+    words = matched_words(_explain(tagged, _resolve(rules, cache=cache), cache=cache,
+                                   wanted=[set(tags) for tags in tagged["themes"]]))
     out = tagged.copy()
     out["matched_words"] = pd.Series(
         [{theme: words.get((i, theme), MANUAL_WORDS) for theme in tags}
@@ -205,8 +218,8 @@ def _theme_dtype(names: Sequence[str]) -> pd.CategoricalDtype:
 
 def theme_shares(
     tagged: pd.DataFrame,
-    by: Sequence[str] = ("fiscal_year", "group", "question"),
     *,
+    by: Sequence[str] = ("fiscal_year", "group", "question"),
     themes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Count comments per theme within each ``by`` cell; share = mentions / comments."""
@@ -230,8 +243,8 @@ def theme_shares(
 
 def theme_table(
     tagged: pd.DataFrame,
-    by: str = "group",
     *,
+    by: str = "group",
     order: Sequence[str] = (),
     themes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -248,10 +261,6 @@ def theme_table(
     out = pd.DataFrame(columns)
     out.index.name = "theme"
     return out
-
-
-CITIZENS = "市民"
-STAFF = "職員"
 
 
 def compare_groups(
@@ -281,7 +290,7 @@ def compare_groups(
             .reset_index()
         )
     elif per != "comment":
-        raise ValueError("per は 'comment' か 'respondent' です")
+        raise OptionError("per は 'comment' か 'respondent' です")
     group = frame["group"].astype(str)
     rows = []
     for name in names:

@@ -8,22 +8,15 @@ The pipeline is a chain of small steps, each usable alone:
 4. token filters          janome ``TokenFilter`` subclasses applied to ``Token`` lists:
                           part of speech, base forms, compound nouns, stopwords
 
-``tokenize_many`` adds an on-disk cache (sqlite, tokens stored as JSON text, in the
-user's private cache folder) and optional worker processes.
+:func:`_raw_tokens` is the one place janome reads a text. The on-disk cache and batch
+tokenisation (``tokenize_many``, ``map_tokenized``) are in :mod:`kyodo_analysis.text.cache`.
 """
 from __future__ import annotations
 
 import hashlib
-import json
-import multiprocessing
 import os
 import re
-import shutil
-import sqlite3
-import sys
 import unicodedata
-import warnings
-from typing import TypeVar
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,22 +32,16 @@ from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter,
 from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
 
-from ..input.safety import holds_decrypted_text
-
 # Bump when the way tokens are produced or stored changes, so old cache entries are ignored.
 PIPELINE_VERSION = "3"
 # janome cuts its lattice at 1,024 characters wherever it is; cutting earlier at a
 # sentence end (or a comma) keeps words whole.
 MAX_PIECE = 400
-CACHE_ENV = "KYODO_CACHE_DIR"
 # In nearly every comment of a 協働 workshop, so it would swamp every word chart.
 DEFAULT_EXCLUDE = ("協働",)
-APP_NAME = "kyodo-analysis"
-CACHE_FILE = "tokens.sqlite3"
 
 # A raw token as stored in the cache: (surface, part_of_speech, base_form).
 RawToken = tuple[str, str, str]
-R = TypeVar("R")
 
 _SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])")
 _SOFT_BREAK = re.compile(r"(?<=[、，,・ 　])")
@@ -256,11 +243,16 @@ class SymbolNumberFilter(TokenFilter):
     def apply(self, tokens: Iterable[Token]) -> Iterator[Token]:
         """Yield ``tokens`` with every token that holds no letter, or a digit, made a break."""
         for token in tokens:
-            word = token.base_form
-            if (not any(c.isalpha() for c in word) or any(c.isdigit() for c in word)
-                    or (len(word) == 1 and word.isascii())):
+            if _no_word(token.base_form):
                 token = Token(token.surface, ExcludeFilter.BREAK_POS, token.base_form)
             yield token
+
+
+@lru_cache(maxsize=65536)
+def _no_word(word: str) -> bool:
+    """Whether ``word`` holds no letter, holds a digit, or is one ASCII character (decided once per word)."""
+    return (not any(c.isalpha() for c in word) or any(c.isdigit() for c in word)
+            or (len(word) == 1 and word.isascii()))
 
 
 class ExcludeFilter(TokenFilter):
@@ -296,6 +288,16 @@ def content_words(
     市民協働 as 市民, so an excluded word never survives inside a compound, and the words
     on either side of it are not joined into one.
     """
+    return content_word_filter(stopwords=stopwords, exclude=exclude, compound=compound)(tokens)
+
+
+def content_word_filter(
+    *,
+    stopwords: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    compound: bool = False,
+) -> Callable[[Iterable[Token]], list[Token]]:
+    """Return :func:`content_words` with its filters built once, for many comments."""
     if stopwords is None:
         stopwords = load_stopwords()
     exclude = list(exclude)
@@ -310,11 +312,15 @@ def content_words(
         BaseFormFilter(),
         BaseFormStopFilter([*stopwords, *exclude]),
     ]
-    # CompoundNounFilter mutates the tokens it joins, so it gets copies.
-    stream: Iterable[Token] = (Token(t.surface, t.part_of_speech, t.base_form) for t in tokens)
-    for step in steps:
-        stream = step(stream)
-    return list(stream)
+
+    def apply(tokens: Iterable[Token]) -> list[Token]:
+        # CompoundNounFilter mutates the tokens it joins, so it gets copies.
+        stream: Iterable[Token] = (Token(t.surface, t.part_of_speech, t.base_form) for t in tokens)
+        for step in steps:
+            stream = step(stream)
+        return list(stream)
+
+    return apply
 
 
 def _word_list(text: str) -> frozenset[str]:
@@ -343,7 +349,7 @@ def load_stopwords(path: str | os.PathLike[str] | None = None) -> frozenset[str]
     return _stopwords_cached(None if path is None else str(path))
 
 
-# --- cache and batch tokenisation ------------------------------------------------------
+# --- fingerprint of the analyzer (the token cache's key) ----------------------------
 
 
 @lru_cache(maxsize=None)
@@ -356,392 +362,6 @@ def analyzer_fingerprint(user_dictionary: str | None = None) -> str:
     h.update(udic)
     h.update(_package_text("own_verbs.txt").encode())  # it changes which verb a token is read as
     return h.hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    """Return the cache directory: ``$KYODO_CACHE_DIR``, else the user's cache folder.
-
-    The user's cache folder (platformdirs) is absolute, so every command shares one
-    cache wherever it is started, and it lies outside any shared project folder.
-    """
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir(APP_NAME, appauthor=False))
-
-
-def _private_directory(path: Path) -> None:
-    """Create ``path`` readable by its owner only, or raise OSError if it is not ours."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.name == "posix":
-        info = path.stat()
-        if info.st_uid != os.getuid():
-            raise OSError(f"{path} は別のユーザーのフォルダです")
-        if info.st_mode & 0o077:
-            os.chmod(path, 0o700)
-
-
-def _private_file(path: Path) -> None:
-    """Create ``path`` (if missing) with owner-only permissions before sqlite opens it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    if os.name == "posix":
-        # sqlite gives its -wal and -shm files the permissions of the database file.
-        os.chmod(path, 0o600)
-
-
-def clear_cache(directory: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Delete the token cache files in ``directory`` (default: ``cache_dir()``); return what was removed."""
-    folder = Path(directory) if directory is not None else cache_dir()
-    removed = []
-    for name in (CACHE_FILE, CACHE_FILE + "-wal", CACHE_FILE + "-shm", CACHE_FILE + "-journal"):
-        path = folder / name
-        if path.is_file() or path.is_symlink():
-            path.unlink()
-            removed.append(path)
-    if directory is None and os.environ.get(CACHE_ENV) is None and folder.is_dir():
-        # The default folder is ours alone; an overriding folder may hold the user's files.
-        shutil.rmtree(folder, ignore_errors=True)
-    return removed
-
-
-def encode_tokens(tokens: Sequence[RawToken]) -> str:
-    """Return tokens as plain JSON text, the only form the cache stores."""
-    return json.dumps([list(t) for t in tokens], ensure_ascii=False, separators=(",", ":"))
-
-
-def decode_tokens(value: object, text: str | None = None) -> tuple[RawToken, ...] | None:
-    """Parse a stored JSON token list, or return None if it is not one (damaged, foreign, tampered).
-
-    With ``text``, the tokens must also spell that text (whitespace aside), so an entry
-    planted under another comment's key is not taken for this one.
-    """
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if not isinstance(value, str):
-        return None
-    try:
-        data = json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, list):
-        return None
-    out: list[RawToken] = []
-    for item in data:
-        if (not isinstance(item, list) or len(item) != 3
-                or not all(isinstance(part, str) for part in item) or not item[1]):
-            return None
-        out.append((item[0], item[1], item[2]))
-    if text is not None and _spelling(t[0] for t in out) != _spelling(
-            normalize(piece) for piece in split_for_tokenizer(text)):
-        return None
-    return tuple(out)
-
-
-_ANY_SPACE = re.compile(r"\s+")
-
-
-def _spelling(parts: Iterable[str]) -> str:
-    return _ANY_SPACE.sub("", "".join(parts))
-
-
-class TokenCache:
-    """Token lists on disk in sqlite, keyed by text and analyzer fingerprint.
-
-    Values are JSON text and are parsed as data, never run: an entry that does not
-    parse, or does not spell the text it is filed under, is ignored and rebuilt.
-    sqlite gives atomic commits (a killed process leaves the old state) and WAL mode
-    lets readers run while another process writes. The folder is private (0700) and
-    the database file owner-only (0600).
-    """
-
-    _BATCH = 500
-
-    def __init__(self, directory: str | os.PathLike[str] | None = None,
-                 fingerprint: str | None = None) -> None:
-        self.fingerprint = fingerprint or analyzer_fingerprint()
-        folder = Path(directory) if directory is not None else cache_dir()
-        _private_directory(folder)
-        self.path = folder / CACHE_FILE
-        _private_file(self.path)
-        self.rejected = 0
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
-                " WITHOUT ROWID"
-            )
-            # Results derived from tokens (theme tags), keyed by the text key and an id of
-            # whatever produced them (rule file and engine), so re-runs skip matching too.
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS derived (producer TEXT NOT NULL, key BLOB NOT NULL,"
-                " value TEXT NOT NULL, PRIMARY KEY (producer, key)) WITHOUT ROWID"
-            )
-        except sqlite3.Error:
-            self._db.close()
-            raise
-
-    def key(self, text: str) -> bytes:
-        """Return the cache key of ``text`` under this analyzer configuration."""
-        return hashlib.blake2b(
-            text.encode("utf-8"), digest_size=16, person=self.fingerprint.encode()[:16]
-        ).digest()
-
-    def get_many(self, keys: Sequence[bytes],
-                 texts: dict[bytes, str] | None = None) -> dict[bytes, tuple[RawToken, ...]]:
-        """Return the cached token tuples of those ``keys`` that are present and valid.
-
-        ``texts`` (key → text) lets each entry be checked against the text it stands for.
-        """
-        found: dict[bytes, tuple[RawToken, ...]] = {}
-        for start in range(0, len(keys), self._BATCH):
-            batch = keys[start:start + self._BATCH]
-            marks = ",".join("?" * len(batch))
-            rows = self._db.execute(f"SELECT key, value FROM tokens WHERE key IN ({marks})", batch)
-            for key, value in rows:
-                tokens = decode_tokens(value, None if texts is None else texts.get(key))
-                if tokens is None:
-                    self.rejected += 1
-                else:
-                    found[key] = tokens
-        return found
-
-    def present(self, keys: Sequence[bytes]) -> set[bytes]:
-        """Return which of ``keys`` are stored (without reading their values)."""
-        found: set[bytes] = set()
-        for start in range(0, len(keys), self._BATCH):
-            batch = keys[start:start + self._BATCH]
-            marks = ",".join("?" * len(batch))
-            found.update(k for (k,) in self._db.execute(
-                f"SELECT key FROM tokens WHERE key IN ({marks})", batch))
-        return found
-
-    def put_many(self, items: Iterable[tuple[bytes, tuple[RawToken, ...]]]) -> None:
-        """Store token tuples in one transaction."""
-        self.put_encoded([(k, encode_tokens(v)) for k, v in items])
-
-    def put_encoded(self, rows: Sequence[tuple[bytes, str]]) -> None:
-        """Store already encoded (``encode_tokens``) token lists in one transaction."""
-        if not rows:
-            return
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
-
-    def get_derived(self, producer: str, keys: Sequence[bytes]) -> dict[bytes, str]:
-        """Return stored derived values of ``producer`` for those ``keys`` that have one (text only)."""
-        found: dict[bytes, str] = {}
-        for start in range(0, len(keys), self._BATCH):
-            batch = keys[start:start + self._BATCH]
-            marks = ",".join("?" * len(batch))
-            rows = self._db.execute(
-                f"SELECT key, value FROM derived WHERE producer = ? AND key IN ({marks})",
-                [producer, *batch])
-            for key, value in rows:
-                if isinstance(value, str):
-                    found[key] = value
-                else:
-                    self.rejected += 1
-        return found
-
-    def put_derived(self, producer: str, items: Iterable[tuple[bytes, str]]) -> None:
-        """Store derived values of ``producer`` in one transaction."""
-        rows = [(producer, k, v) for k, v in items]
-        if not rows:
-            return
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", rows)
-
-    def close(self) -> None:
-        """Close the database connection, with one note if entries had to be rebuilt."""
-        self._db.close()
-        if self.rejected:
-            warnings.warn(
-                f"キャッシュ（{self.path}）に読めない項目が {self.rejected} 件あったため、無視して解析し直しました。",
-                stacklevel=2,
-            )
-            self.rejected = 0
-
-
-def open_cache() -> TokenCache | None:
-    """Open the default cache, or run without one (warning if it cannot be used).
-
-    Once a password-protected workbook has been decrypted in this process, nothing is
-    cached: its comments must never reach the disk.
-    """
-
-    if holds_decrypted_text():
-        return None
-    try:
-        return TokenCache()
-    except sqlite3.OperationalError as exc:  # locked, read-only, full: leave it to its owner
-        warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
-        return None
-    except sqlite3.DatabaseError as exc:
-        # Not a database at all (damaged or replaced): the cache is ours to rebuild.
-        try:
-            clear_cache(cache_dir())
-            store = TokenCache()
-        except (OSError, sqlite3.Error):
-            warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
-            return None
-        warnings.warn(f"キャッシュのファイルが壊れていたため、作り直しました（{store.path}）。", stacklevel=3)
-        return store
-    except (OSError, sqlite3.Error) as exc:
-        warnings.warn(f"キャッシュを使えないため、キャッシュなしで処理します: {exc}", stacklevel=3)
-        return None
-
-
-def _progress_bar(total: int, progress: bool | None):
-    from tqdm import tqdm
-
-    # disable=None lets tqdm hide itself when stderr is not a terminal;
-    # delay keeps short runs quiet.
-    return tqdm(
-        total=total,
-        file=sys.stderr,
-        disable=None if progress is None else not progress,
-        delay=0 if progress else 2.0,
-        unit="件",
-        desc="形態素解析",
-        leave=False,
-    )
-
-
-# Below this many new texts, starting worker processes costs more than it saves.
-MIN_TEXTS_PER_PROCESS = 200
-# Texts are looked up, tokenised and written in batches of this size, so memory stays
-# bounded by the batch, not the corpus, when the caller consumes results as they come.
-BATCH = 2000
-
-
-# What worker processes apply to each token tuple; installed by the pool initializer.
-_worker_fn: Callable[[tuple[RawToken, ...]], object] | None = None
-
-
-def _install_worker(fn: Callable[[tuple[RawToken, ...]], object]) -> None:
-    global _worker_fn
-    _worker_fn = fn
-
-
-def _worker_map(text: str) -> tuple[str, object]:
-    """Tokenise in a worker and apply the installed function there, next to the tokens."""
-    raw = _raw_tokens(text, get_analyzer())
-    assert _worker_fn is not None
-    return encode_tokens(raw), _worker_fn(raw)
-
-
-def _identity(raw: tuple[RawToken, ...]) -> tuple[RawToken, ...]:
-    return raw
-
-
-def map_tokenized(
-    texts: Sequence[str],
-    fn: Callable[[tuple[RawToken, ...]], R],
-    *,
-    cache: bool | TokenCache = True,
-    processes: int = 1,
-    progress: bool | None = None,
-) -> Iterator[tuple[str, R]]:
-    """Yield ``(text, fn(tokens))`` for each distinct text in first-seen order.
-
-    Cached texts are read from disk; the others go through janome exactly once and are
-    written back in batches. With ``processes`` > 1, new texts are tokenised in worker
-    processes and ``fn`` runs there too, so the tokens never travel back (``fn`` must be
-    picklable where the platform cannot fork). Memory is bounded by the batch size when
-    the caller consumes results as they come.
-    """
-    unique = list(dict.fromkeys(texts))
-    store: TokenCache | None
-    if isinstance(cache, TokenCache):
-        store = cache
-    else:
-        store = open_cache() if cache else None
-    keys: list[bytes] = [store.key(t) for t in unique] if store is not None else []
-    cached: set[bytes] = store.present(keys) if store is not None else set()
-    missing = [t for t, k in zip(unique, keys) if k not in cached] if store is not None else unique
-    pool = None
-    bar = _progress_bar(len(unique), progress)
-    try:
-        analyzer = get_analyzer()  # loaded before forking so workers inherit it
-        if processes > 1 and len(missing) >= MIN_TEXTS_PER_PROCESS:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-            pool = ctx.Pool(processes, initializer=_install_worker, initargs=(fn,))
-            # imap keeps input order, so output does not depend on scheduling; its feeder
-            # thread keeps the workers busy while this process handles earlier results.
-            fresh: Iterator[tuple[str | None, object]] = pool.imap(_worker_map, missing, chunksize=32)
-        else:
-            fresh = ((None, _raw_tokens(t, analyzer)) for t in missing)
-        for start in range(0, len(unique), BATCH):
-            batch = unique[start:start + BATCH]
-            batch_keys = keys[start:start + BATCH]
-            if store is not None:
-                wanted = {k: t for k, t in zip(batch_keys, batch) if k in cached}
-                hits = store.get_many(list(wanted), wanted)
-            else:
-                hits = {}
-            blobs: list[tuple[bytes, str]] = []
-            out = []
-            for i, text in enumerate(batch):
-                key = batch_keys[i] if store is not None else None
-                if key is not None and key in hits:
-                    out.append((text, fn(hits[key])))
-                else:
-                    if key is not None and key in cached:
-                        # Stored but unusable (damaged or tampered): janome runs here after all.
-                        blob, value = None, _raw_tokens(text, analyzer)
-                    else:
-                        blob, value = next(fresh)
-                    if blob is None:  # tokenised here: value is the token tuple
-                        if key is not None:
-                            blobs.append((key, encode_tokens(value)))
-                        value = fn(value)
-                    elif key is not None:
-                        blobs.append((key, blob))
-                    out.append((text, value))
-                # Per text: a batch can take minutes; tqdm's mininterval limits the redraws.
-                bar.update(1)
-            if store is not None:
-                store.put_encoded(blobs)
-            yield from out
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate()
-        if store is not None and store is not cache:
-            store.close()
-
-
-def iter_tokenized(
-    texts: Sequence[str],
-    *,
-    cache: bool | TokenCache = True,
-    processes: int = 1,
-    progress: bool | None = None,
-) -> Iterator[tuple[str, tuple[RawToken, ...]]]:
-    """Yield ``(text, tokens)`` for each distinct text in first-seen order (see map_tokenized)."""
-    return map_tokenized(texts, _identity, cache=cache, processes=processes, progress=progress)
-
-
-def tokenize_many(
-    texts: Sequence[str],
-    *,
-    cache: bool | TokenCache = True,
-    processes: int = 1,
-    progress: bool | None = None,
-) -> list[tuple[RawToken, ...]]:
-    """Tokenise many texts; each distinct text at most once, reusing the disk cache."""
-    results = dict(iter_tokenized(texts, cache=cache, processes=processes, progress=progress))
-    return [results[t] for t in texts]
 
 
 # --- verbs: potential forms and compounds ----------------------------------------------

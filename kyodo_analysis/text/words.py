@@ -1,4 +1,4 @@
-"""Word-level outputs (counts, clouds, co-occurrence networks, key numbers): one filtering path.
+"""Word-level counts (frequencies, words per comment, co-occurrence): one filtering path, one home.
 
 Every word-level output goes through :func:`comment_words`:
 
@@ -15,13 +15,16 @@ frequency table (a name mentioned once is most likely a name).
 """
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..quotes import NAME_MASK, default_privacy, find_personal_data
-from .tokens import DEFAULT_EXCLUDE, Token, content_words, load_stopwords, normalize, tokenize_many
+from .cache import tokenize_many
+from .tokens import DEFAULT_EXCLUDE, Token, content_word_filter, load_stopwords, normalize
 
 # A word must occur in at least this many comments to be published in a frequency table.
 MIN_COMMENTS = 2
@@ -70,10 +73,8 @@ def comment_words(
     stop = load_stopwords()
     # Names go like excluded words: never counted, never inside a compound.
     excluded = [normalize(w) for w in exclude] + sorted(names)
-    words = [
-        content_words((Token(*r) for r in raw), stopwords=stop, exclude=excluded, compound=compound)
-        for raw in tokenize_many(cleaned, cache=cache)
-    ]
+    keep = content_word_filter(stopwords=stop, exclude=excluded, compound=compound)  # built once, not per comment
+    words = [keep(Token(*r) for r in raw) for raw in tokenize_many(cleaned, cache=cache)]
     return CommentWords(words, frozenset(names))
 
 
@@ -163,3 +164,27 @@ def word_data(comments: pd.DataFrame, *, exclude: Sequence[str] = DEFAULT_EXCLUD
     documents = [[t.base_form for t in tokens] for tokens in found.words]
     return WordData(freq.reset_index(drop=True), documents, found.names)
 
+
+def cooccurrence(
+    documents: Iterable[Iterable[str]],
+    *,
+    top_n: int = 60,
+    min_jaccard: float = 0.1,
+    min_cooccurrence: int = 2,
+) -> pd.DataFrame:
+    """Count which frequent words appear in the same comment; keep pairs above a Jaccard threshold."""
+    docs = [frozenset(words) for words in documents]
+    doc_freq = Counter(word for doc in docs for word in doc)
+    top = sorted(doc_freq, key=lambda w: (-doc_freq[w], w))[:top_n]
+    keep = set(top)
+    pairs: Counter[tuple[str, str]] = Counter()
+    for doc in docs:
+        pairs.update(itertools.combinations(sorted(doc & keep), 2))
+    rows = []
+    for (a, b), both in pairs.items():
+        jaccard = both / (doc_freq[a] + doc_freq[b] - both)
+        if both >= min_cooccurrence and jaccard >= min_jaccard:
+            rows.append((a, b, jaccard, both, doc_freq[a], doc_freq[b]))
+    columns = ["source", "target", "weight", "cooccurrences", "source_count", "target_count"]
+    edges = pd.DataFrame(rows, columns=columns)
+    return edges.sort_values(["weight", "source", "target"], ascending=[False, True, True]).reset_index(drop=True)

@@ -1,0 +1,208 @@
+"""Issue 18's table: each speed target beside its baseline, measured in the same run.
+
+Usage: .venv/bin/python benchmarks/bench_issue18.py [--respondents 10000] [--lines 6000]
+           [--compare NAME=PYTHON:ROOT ...] [--skip-large]
+
+Every measure is a whole process started here (``python -m kyodo_analysis.cli`` and small
+scripts) with a private token cache, so the user's cache is left alone. ``--compare`` runs
+the same measures against another checkout (e.g. ``before=/tmp/basevenv/bin/python:/tmp/base``
+for main in a ``git worktree``), one column each; this checkout is always the last column.
+Ratios, not seconds, are compared with the targets: the machine may be shared.
+
+It is heavy (a 10,000-respondent report cold and warm per checkout): run it on purpose only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# Bare janome on one core: the domain dictionary of the checkout, nothing else.
+BARE_JANOME = """
+import json, sys, time
+from kyodo_analysis.text.tokens import get_tokenizer
+texts = json.load(open(sys.argv[1], encoding="utf-8"))
+tokenizer = get_tokenizer()
+for text in texts:
+    for _ in tokenizer.tokenize(text):
+        pass
+"""
+
+# In one process: a warm report's stage timings, and word data on its own (warm cache).
+WARM_STAGES = """
+import json, sys, time
+import kyodo_analysis
+from kyodo_analysis.input.survey import expand_inputs, load_questionnaires
+from kyodo_analysis.report.build import build_report
+from kyodo_analysis.text.words import word_data
+files, _ = expand_inputs([sys.argv[1]])
+start = time.perf_counter()
+result = build_report(files, sys.argv[2])
+wall = time.perf_counter() - start
+comments = load_questionnaires(files).comments.dropna(subset=["fiscal_year"])
+cpu = time.process_time()
+word_data(comments)
+words = time.process_time() - cpu
+print(json.dumps({"wall": wall, "quotes": result.timings.get("引用の選定", 0.0), "word_data_cpu": words}))
+"""
+
+UNIQUE_COMMENTS = """
+import json, sys
+import kyodo_analysis
+from kyodo_analysis.input.survey import expand_inputs, load_questionnaires
+files, _ = expand_inputs([sys.argv[1]])
+texts = [str(t) for t in load_questionnaires(files).comments["text"]]
+json.dump(list(dict.fromkeys(texts)), open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+"""
+
+
+@dataclass
+class Checkout:
+    """A checkout to measure: its Python (with its dependencies) and its folder."""
+
+    name: str
+    python: str
+    root: Path
+    results: dict[str, tuple[float, float]] = field(default_factory=dict)  # measure → (value, baseline)
+
+
+def run(checkout: Checkout, args: list[str], cache: Path, *, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run one process; return its wall seconds, CPU seconds (its waited-for children too) and stdout."""
+    environment = {**os.environ, "KYODO_CACHE_DIR": str(cache), **(env or {})}
+    environment.pop("KYODO_DEBUG", None)
+    out = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    process = subprocess.Popen(args, cwd=cwd or checkout.root, env=environment, stdout=out,
+                               stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    out.seek(0)
+    text = out.read().decode("utf-8", "replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{checkout.name}: {' '.join(map(str, args))} failed:\n{text[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, text
+
+
+def cli(checkout: Checkout, *args: object) -> list[str]:
+    return [checkout.python, "-m", "kyodo_analysis.cli", *map(str, args)]
+
+
+def generate(folder: Path, respondents: int) -> Path:
+    """Invented questionnaires (bench_report's generator): ten years of ``respondents / 10`` each."""
+    sys.path.insert(0, str(HERE))
+    from bench_report import generate as write_years
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_years(folder, 10, respondents // 10, 1)
+    return folder
+
+
+def measure(checkout: Checkout, work: Path, large: Path | None, lines: int) -> None:
+    """Fill ``checkout.results``: each issue-18 measure and its baseline."""
+    cache = work / f"cache-{checkout.name}"
+    raw = checkout.root / "data" / "raw"
+    out = work / f"reports-{checkout.name}"
+    say = lambda text: print(f"  [{checkout.name}] {text}", file=sys.stderr, flush=True)  # noqa: E731
+
+    say("sample report (cache warmed first)")
+    run(checkout, cli(checkout, "report", raw, "--out", out), cache)
+    wall_report, cpu_report, _ = min((run(checkout, cli(checkout, "report", raw, "--out", out), cache)
+                                      for _ in range(2)), key=lambda r: r[1])
+    _, _, floor = run(checkout, [checkout.python, str(HERE / "floor_figures.py"), raw], cache)
+    checkout.results["sample report CPU / draw-and-save floor"] = (cpu_report, json.loads(floor)["floor_cpu"])
+
+    say("make report")
+    venv = Path(checkout.python).parent.parent
+    wall_make, _, _ = run(checkout, ["make", "report", f"VENV={venv}"], cache)
+    checkout.results["make report wall / one report wall"] = (wall_make, wall_report)
+
+    if large is not None:
+        unique = work / f"unique-{checkout.name}.json"
+        run(checkout, [checkout.python, "-c", UNIQUE_COMMENTS, large, unique], cache)
+        say("bare janome on the large data's unique comments")
+        wall_janome, _, _ = run(checkout, [checkout.python, "-c", BARE_JANOME, unique], cache)
+        say("large report, cold cache")
+        cold = work / f"cache-cold-{checkout.name}"
+        wall_cold, _, _ = run(checkout, cli(checkout, "report", large, "--out", out), cold)
+        checkout.results["large cold report wall (2 cores) / bare janome (1 core)"] = (wall_cold, wall_janome)
+        say("large report, warm cache, stage timings")
+        _, _, stages = run(checkout, [checkout.python, "-c", WARM_STAGES, large, out], cold)
+        timing = json.loads(stages.strip().splitlines()[-1])
+        checkout.results["quote selection / warm large report"] = (timing["quotes"], timing["wall"])
+        checkout.results["word data CPU s, warm, large (target ≤ 1 s)"] = (timing["word_data_cpu"], 1.0)
+
+        texts = json.loads(unique.read_text("utf-8"))[:lines]
+        text_file = work / f"lines-{checkout.name}.txt"
+        text_file.write_text("\n".join(t.replace("\n", " ").replace("\r", " ") for t in texts) + "\n", "utf-8")
+        json_file = work / f"lines-{checkout.name}.json"
+        json_file.write_text(json.dumps([t.replace("\n", " ").replace("\r", " ") for t in texts],
+                                        ensure_ascii=False), "utf-8")
+        say(f"themes --no-cache on {len(texts)} lines, and bare janome on them")
+        wall_themes, _, _ = run(checkout, cli(checkout, "themes", "--text-file", text_file, "--no-cache"), cache)
+        wall_bare, _, _ = run(checkout, [checkout.python, "-c", BARE_JANOME, json_file], cache)
+        checkout.results["themes --no-cache wall / bare janome wall"] = (wall_themes, wall_bare)
+
+
+TARGETS = {
+    "sample report CPU / draw-and-save floor": "≤ 1.3×",
+    "make report wall / one report wall": "≤ 1.5×",
+    "large cold report wall (2 cores) / bare janome (1 core)": "≤ 1.2×",
+    "quote selection / warm large report": "≤ 3 %",
+    "word data CPU s, warm, large (target ≤ 1 s)": "≤ 1 s",
+    "themes --no-cache wall / bare janome wall": "≤ 1.1×",
+}
+
+
+def cell(measure: str, value: float, baseline: float) -> str:
+    if measure.startswith("word data"):
+        return f"{value:.2f} s"
+    if measure.startswith("quote"):
+        return f"{100 * value / baseline:.1f} % ({value:.1f}/{baseline:.1f} s)"
+    return f"{value / baseline:.2f}× ({value:.1f}/{baseline:.1f} s)"
+
+
+def main() -> int:
+    """Measure every checkout and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--respondents", type=int, default=10000)
+    parser.add_argument("--lines", type=int, default=6000, help="lines for themes --no-cache")
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PYTHON:ROOT")
+    parser.add_argument("--skip-large", action="store_true", help="only the sample data")
+    args = parser.parse_args()
+    checkouts = []
+    for spec in args.compare:
+        name, _, rest = spec.partition("=")
+        python, _, root = rest.partition(":")
+        checkouts.append(Checkout(name, python, Path(root).resolve()))
+    checkouts.append(Checkout("this", str(ROOT / ".venv" / "bin" / "python"), ROOT))
+    work = Path(tempfile.mkdtemp(prefix="kyodo-bench18-"))
+    try:
+        large = None if args.skip_large else generate(work / "large", args.respondents)
+        for checkout in checkouts:
+            measure(checkout, work, large, args.lines)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{os.cpu_count()} CPUs; large data = {args.respondents} generated respondents; value (measure/baseline)")
+    print("| measure | target | " + " | ".join(c.name for c in checkouts) + " |")
+    print("|---|---|" + "---|" * len(checkouts))
+    for measure_name, target in TARGETS.items():
+        cells = [cell(measure_name, *c.results[measure_name]) if measure_name in c.results else "–" for c in checkouts]
+        print(f"| {measure_name} | {target} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    sys.exit(main())
