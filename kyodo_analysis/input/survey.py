@@ -1318,7 +1318,9 @@ def file_status(survey: Survey, paths: Iterable[str | os.PathLike[str]], *,
     rows = []
     for name in map(printable, input_labels(paths)):
         mine = survey.respondents[survey.respondents["file"] == name]
-        years = sorted(mine["fiscal_year"].dropna().unique())
+        # A file of group worksheets only has no respondents; its year is its groups' year.
+        years = sorted({*mine["fiscal_year"].dropna(),
+                        *survey.groups.loc[survey.groups["file"] == name, "fiscal_year"].dropna()})
         count = int(problems.get(name, 0))
         rows.append({
             "file": name,
