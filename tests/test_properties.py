@@ -107,9 +107,11 @@ def _as_read(value):
 
 def _check_accounting(survey, header, rows, first_row: int, *, workbook: bool = True) -> None:
     header_row = first_row - 1
+    # A formula is what was written with a leading "=": text whose "=" only follows a removed control
+    # character ("\x1f=0") is stored as text, never as a formula.
+    formulas = [c for c, v in enumerate(header) if isinstance(v, str) and v.startswith("=") and len(v) > 1]
     header = [_as_read(v) for v in header]
     if workbook:  # a header cell holding a formula never calculated is reported, and its column not read
-        formulas = [c for c, v in enumerate(header) if isinstance(v, str) and v.startswith("=") and len(v) > 1]
         cells = {p.cell for p in survey.problems}
         assert all(f"{'ABCDEF'[c]}{header_row}" in cells for c in formulas), [str(p) for p in survey.problems]
         header = [None if c in formulas else v for c, v in enumerate(header)]
