@@ -99,3 +99,13 @@ def test_repeated_comments_stay_free_text() -> None:
     assert infer_role("講演について", repeated).role == "free_text"
     assert infer_role("感想", repeated).role == "free_text"  # sentences are no options
     assert infer_role("講演の満足度", ["満足", "不満", "満足"]).role == "rating"
+
+
+def test_a_choice_question_about_the_workshop_is_a_choice_not_a_comment():
+    # 「ワークショップ」 names a free-text question, but 「何で知りましたか」 asks to pick: the values decide.
+    picked = infer_role("このワークショップを何で知りましたか", ["広報誌", "チラシ", "広報誌", "知人から", "チラシ"])
+    assert picked.role == "single_choice" and picked.options == ("広報誌", "チラシ", "知人から")
+    written = infer_role("このワークショップを何で知りましたか", ["市の広報誌を見て、面白そうだと思いました。", "友人に誘われて来ました。"])
+    assert written.role == "free_text"
+    # A comment question whose short answers repeat stays a comment.
+    assert infer_role("ワークショップについて", ["よかった", "よかった", "楽しかった", "よかった"]).role == "free_text"

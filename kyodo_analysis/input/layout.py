@@ -20,7 +20,7 @@ from pathlib import Path
 # Roles a header cell can play; "text" is every other non-empty column.
 HEADER_ROLES: tuple[str, ...] = ("group", "intent", "respondent_id", "affiliation", "answered_at")
 # Header rules used only by the column-role inference in roles.py.
-EXTRA_HEADER_ROLES: tuple[str, ...] = ("personal", "metadata", "attribute")
+EXTRA_HEADER_ROLES: tuple[str, ...] = ("personal", "metadata", "attribute", "choice")
 
 _TRAILING = "。．.！!？?：:、,"
 

@@ -197,6 +197,12 @@ def _names_free_text(header: object, vocab: Vocabulary) -> bool:
     return any(word in key for _, words in vocab.questions for word in words)
 
 
+def _asks_to_choose(header: object, vocab: Vocabulary) -> bool:
+    """Tell whether a header asks to pick an option (何で知りましたか): then the values decide, not the question name."""
+    rule = vocab.role_rules.get("choice")
+    return rule is not None and any(rule.matches(key) for key in dict.fromkeys((match_key(header), header_key(header))))
+
+
 def _closed_set(texts: list[str]) -> list[str] | None:
     """The options of a small repeated set of short answers, in first-seen order, or None."""
     distinct = list(dict.fromkeys(texts))
@@ -229,7 +235,7 @@ def infer_role(
     scale = _scale_of(texts, header, scales)
     if scale is not None and role is None:
         return ColumnRole(str(header), "rating", name, scale.options, scale.name, "values")
-    if role is None and _names_free_text(header, vocab):
+    if role is None and _names_free_text(header, vocab) and not _asks_to_choose(header, vocab):
         # 理由・講演・ワークショップ: comments, even when a few repeat word for word or hold a date or a phone number.
         return ColumnRole(str(header), "free_text", vocab.question_label(header), source="header")
     if texts and role is None:
