@@ -11,6 +11,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from kyodo_analysis.export import save_workbook
+
 OUT = Path(__file__).resolve().parents[2] / "data" / "raw" / "sample_2019_worksheet.xlsx"
 HEADER = ["グループ", "市民 人数", "職員 人数", "思う 人数", "どちらとも言えない 人数", "思わない 人数",
           "問1 「協働したい」と思いますか？（理由）", "問2 よりよい協働のために、協働の相手先に求めるものは何ですか？",
@@ -57,7 +59,7 @@ GROUPS = [
 
 
 def main() -> None:
-    """Write the worksheet with fixed properties so the file is the same on every run."""
+    """Write the worksheet (save_workbook fixes the timestamps, so every run gives the same bytes)."""
     book = Workbook()
     sheet = book.active
     sheet.title = "グループワーク"
@@ -73,11 +75,7 @@ def main() -> None:
         cell.font = Font(bold=True)
     for column, width in zip("ABCDEFGHI", (8, 8, 8, 8, 12, 10, 36, 40, 40)):
         sheet.column_dimensions[column].width = width
-    created = dt.datetime(2019, 11, 20, 9, 0, 0)
-    book.properties.created = created
-    book.properties.modified = created
-    book.properties.creator = "kyodo-analysis sample"
-    book.save(OUT)
+    save_workbook(book, OUT)
 
 
 if __name__ == "__main__":
