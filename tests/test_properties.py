@@ -111,7 +111,10 @@ def _check_accounting(survey, header, rows, first_row: int, *, workbook: bool = 
     # character ("\x1f=0") is stored as text, never as a formula.
     formulas = [c for c, v in enumerate(header) if isinstance(v, str) and v.startswith("=") and len(v) > 1]
     header = [_as_read(v) for v in header]
-    if workbook:  # a header cell holding a formula never calculated is reported, and its column not read
+    # A file refused as a whole (its only sheet taken for a 集計 sheet) is not read at all: the refusal
+    # is the problem, and a 集計 sheet's own formulas are not reported one by one.
+    refused = any(p.code == "no-answer-sheet" for p in survey.problems)
+    if workbook and not refused:  # a header cell holding a formula never calculated is reported, and its column not read
         cells = {p.cell for p in survey.problems}
         assert all(f"{'ABCDEF'[c]}{header_row}" in cells for c in formulas), [str(p) for p in survey.problems]
         header = [None if c in formulas else v for c, v in enumerate(header)]
