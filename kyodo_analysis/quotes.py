@@ -36,7 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .text.tokens import get_tokenizer
+from .text.cache import tokenize_many
+from .text.tokens import UNKNOWN_POS, get_tokenizer, token_offsets
 from .rules.load import default_theme_names
 
 NAME_MASK = "〇〇"
@@ -194,7 +195,7 @@ def default_privacy() -> PrivacyRules:
 # --- normalised text with a way back to the original ----------------------------------
 
 
-def _normalise_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
+def normalise_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     """Return NFKC text and, per normalised character, the original span it came from."""
     parts: list[str] = []
     starts: list[int] = []
@@ -230,11 +231,6 @@ class _Tok:
         return self.pos[0] == "名詞"
 
 
-# janome reads ASCII brackets and colons as unknown nouns and then mis-tags the word inside
-# (私(岡本) → 岡本/組織); their full-width twins are one character each, so offsets hold.
-_TOKENIZER_PUNCT = str.maketrans("()[]{}:;!?", "（）［］｛｝：；！？")
-
-
 class _Tokens(list):
     """The tokens of one text with their start offsets, for lookups by position in O(log n)."""
 
@@ -252,20 +248,24 @@ class _Tokens(list):
         return bisect_left(self.starts, pos)
 
 
-def _tokens(norm: str) -> _Tokens:
-    """Tokenise once and attach character offsets in ``norm``."""
-    text = norm.translate(_TOKENIZER_PUNCT)
-    out: list[_Tok] = []
-    cursor = 0
-    for token in get_tokenizer().tokenize(text):
-        surface = token.surface
-        # Tokens follow each other; a bounded search keeps a surprise from costing O(n) each.
-        start = text.find(surface, cursor, cursor + len(surface) + 16)
-        if start < 0:  # janome never rewrites surfaces; guard anyway
-            continue
-        cursor = start + len(surface)
-        out.append(_Tok(start, cursor, norm[start:cursor], tuple(token.part_of_speech.split(",")),
-                        token.node_type == "UNKNOWN"))
+def _tokens(text: str, norm: str) -> _Tokens:
+    """Return the run's tokens of ``text`` (janome reads it once per run) with offsets in ``norm``.
+
+    Only the run's memory is used, never the disk cache: the masker also reads cells that
+    are dropped at load (names, e-mail addresses of web forms), which must not be stored.
+    """
+    raw = tokenize_many([text], cache="memory")[0]
+    offsets = token_offsets(norm, raw)
+    if any(norm[s:e] != t[0] for (s, e), t in zip(offsets, raw)):
+        # The tokens do not spell this normalisation (a rare composition across pieces):
+        # read the normalised text itself, which they always spell.
+        raw = tokenize_many([norm], cache="memory")[0]
+        offsets = token_offsets(norm, raw)
+    out = []
+    for (start, end), (surface, pos, _) in zip(offsets, raw):
+        parts = tuple(pos.split(","))
+        unknown = parts[-1] == UNKNOWN_POS
+        out.append(_Tok(start, end, surface, parts[:-1] if unknown else parts, unknown))
     return _Tokens(out)
 
 
@@ -765,8 +765,8 @@ def find_personal_data(text: str, *, allow: Iterable[str] | None = None,
 @lru_cache(maxsize=8192)
 def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], ...]:
     # Word counts and quotes ask about the same comments: janome runs once per comment.
-    norm, starts, ends = _normalise_with_offsets(text)
-    tokens = _tokens(norm)
+    norm, starts, ends = normalise_with_offsets(text)
+    tokens = _tokens(text, norm)
     contacts = _contact_spans(norm, rules)
     found = (_suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
              + _names_after_contacts(tokens, contacts, rules) + _romaji_names(norm, rules)

@@ -21,11 +21,14 @@ def _digest(folder: Path) -> dict[str, str]:
 def _private_token_cache(tmp_path_factory, monkeypatch):
     """Keep every test's token cache out of the user's own cache folder."""
     from kyodo_analysis.input import safety
+    from kyodo_analysis.text.cache import forget_run_tokens
 
     if "KYODO_CACHE_DIR" not in os.environ:
         monkeypatch.setenv("KYODO_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "token-cache"))
     # Decrypting a protected workbook switches the cache off for the rest of the process.
     monkeypatch.setattr(safety, "_DECRYPTED_IN_PROCESS", False)
+    # Each test starts a run of its own: no tokens held in memory from an earlier test.
+    forget_run_tokens()
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from janome.tokenizer import Tokenizer
 
 from kyodo_analysis.input.survey import expand_inputs, load_questionnaires
 from kyodo_analysis.report.build import build_report
 from kyodo_analysis.rules import expression, load
 from kyodo_analysis.text import cache as C
 from kyodo_analysis.text import tokens as T
-from kyodo_analysis.text.words import without_personal_data
+from kyodo_analysis.quotes import mask_personal_data
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 
@@ -30,19 +31,50 @@ def janome_calls(monkeypatch, fresh_token_cache):
         cached.cache_clear()
 
 
+@pytest.fixture
+def janome_reads(monkeypatch, fresh_token_cache):
+    """Every text janome's tokenizer reads in this process, however it is called."""
+    reads: Counter[str] = Counter()
+    real = Tokenizer.tokenize
+
+    def counting(self, text, *args, **kwargs):
+        reads.update([text])
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Tokenizer, "tokenize", counting)
+    return reads
+
+
+def _pieces(text: str) -> set[str]:
+    """What janome is shown of one comment: its pieces, normalised, brackets full-width."""
+    return {T.FullWidthPunctuationCharFilter().apply(T.normalize(p)) for p in T.split_for_tokenizer(text)}
+
+
 @pytest.mark.slow
-def test_a_report_run_tokenises_each_comment_at_most_once(janome_calls, tmp_path):
+def test_a_report_run_reads_each_comment_through_janome_at_most_once(janome_reads, tmp_path):
     files, _ = expand_inputs([RAW])
-    texts = [str(t) for t in load_questionnaires(files).comments["text"]]
-    unique = set(texts)
-    # Word counts read the comment with personal details cut out: a text of its own only where one was found.
-    cut = {without_personal_data(t)[0] for t in unique} - unique
-    build_report(files, tmp_path / "reports", processes=1)
-    comment_calls = {text: n for text, n in janome_calls.items() if text in unique | cut}
-    assert set(comment_calls) == unique | cut
-    assert max(comment_calls.values()) == 1
-    assert sum(n for text, n in comment_calls.items() if text in unique) <= len(unique)
-    assert len(cut) <= 5  # the sample comments naming a person
+    survey = load_questionnaires(files)
+    # The comments, and the statements of the group worksheets (tagged with the same rules).
+    texts = {str(t) for t in survey.comments["text"]} | {str(t) for t in survey.statements["text"]}
+    janome_reads.clear()  # what loading read (column roles) is not part of the run's analysis
+    build_report(files, tmp_path / "reports", processes=1, survey=survey)
+    # Tagging, word counts, masking and quotes all share one reading of each comment.
+    expected = Counter(p for t in texts for p in _pieces(t))
+    assert set(expected) <= set(janome_reads)
+    over = {p: janome_reads[p] for p in expected if janome_reads[p] > expected[p]}
+    assert not over
+    # The masker does read single words on their own (is 「宮下」 a name?), never whole comments.
+    others = [t for t in janome_reads if t not in expected]
+    assert all(len(t) <= 12 for t in others), [t for t in others if len(t) > 12][:5]
+
+
+def test_masking_reuses_the_tokens_of_the_run(janome_reads):
+    text = "市役所の山田さんと話し合い、お互いの立場を理解できた。" * 20
+    C.tokenize_many([text])
+    janome_reads.clear()
+    masked = mask_personal_data(text)
+    assert "山田" not in masked
+    assert not [t for t in janome_reads if len(t) > 12]
 
 
 def test_rule_words_are_tokenised_once_and_read_back_from_the_cache(janome_calls):

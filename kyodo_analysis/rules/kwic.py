@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..text.cache import tokenize_many
-from ..text.tokens import RawToken, normalize
+from ..text.tokens import RawToken, normalize, token_offsets
 from .expression import Doc, make_word
 
 
@@ -26,17 +26,6 @@ def _char_map(original: str) -> tuple[str, list[int]] | None:
             owners[-1] = m.end() - 1
     norm = "".join(norm_parts)
     return (norm, owners) if norm == normalize(original) else None
-
-
-def _token_offsets(norm: str, raw: Sequence[RawToken]) -> list[tuple[int, int]]:
-    offsets, pos = [], 0
-    for surface, _, _ in raw:
-        start = norm.find(surface, pos)
-        if start < 0:
-            start = pos
-        pos = start + len(surface)
-        offsets.append((start, pos))
-    return offsets
 
 
 KWIC_CONTEXT_COLUMNS = ("group", "fiscal_year", "question", "file", "sheet", "row", "cell",
@@ -60,7 +49,7 @@ def kwic(comments: pd.DataFrame, word: str, *, width: int = 20, cache: bool = Tr
         # original characters. In the rare case that fails, show the NFKC text.
         norm, owners = mapped if mapped else (normalize(text), None)
         shown = text if owners is not None else norm
-        offsets = _token_offsets(norm, raw)
+        offsets = token_offsets(norm, raw)
         for start, end in spans:
             a, b = offsets[start][0], offsets[end - 1][1]
             if owners is not None:

@@ -12,9 +12,9 @@ import pandas as pd
 from ..errors import OptionError
 from ..input.layout import CITIZENS, STAFF
 from ..text.cache import map_tokenized, open_cache, tokenize_many
-from ..text.tokens import RawToken, normalize
+from ..text.tokens import RawToken, normalize, token_offsets
 from .expression import Doc
-from .kwic import KWIC_CONTEXT_COLUMNS, _char_map, _token_offsets
+from .kwic import KWIC_CONTEXT_COLUMNS, _char_map
 from .load import _resolve, default_theme_names
 from .ruleset import RuleSet
 
@@ -170,7 +170,7 @@ def _places(text: str, raw: Sequence[RawToken]) -> tuple[str, list[tuple[int, in
     """Return the text shown and each token's character span in it (original characters if possible)."""
     mapped = _char_map(text)
     norm, owners = mapped if mapped else (normalize(text), None)
-    offsets = _token_offsets(norm, raw)
+    offsets = token_offsets(norm, raw)
     if owners is None:
         return norm, offsets
     return text, [(owners[a] if a < len(owners) else len(text),

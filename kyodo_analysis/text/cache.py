@@ -19,9 +19,10 @@ import signal
 import sqlite3
 import sys
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from ..config import CACHE_ENV, cache_dir
 from ..input.safety import holds_decrypted_text
@@ -232,6 +233,10 @@ class TokenCache:
             self.rejected = 0
 
 
+# Where tokens may come from and go to: True (memory and disk), "memory", False, or a store.
+CacheMode = bool | Literal["memory"] | TokenCache
+
+
 def open_cache() -> TokenCache | None:
     """Open the default cache, or run without one (warning if it cannot be used).
 
@@ -308,31 +313,74 @@ def _identity(raw: tuple[RawToken, ...]) -> tuple[RawToken, ...]:
     return raw
 
 
+# --- tokens of this run, in memory ---------------------------------------------------------
+
+# Everything that reads a comment in one run (tagging, word counts, masking, quotes) shares
+# its tokens through this memo, so janome reads each text once even when there is no disk
+# cache (a password-protected workbook). Bounded by the characters of the texts it holds.
+MEMO_CHARS = 2_000_000
+_memo: OrderedDict[str, tuple[RawToken, ...]] = OrderedDict()
+_memo_state = {"fingerprint": "", "chars": 0}
+
+
+def _memo_fingerprint() -> None:
+    """Forget the memo when the analyzer changed (another user dictionary, in tests)."""
+    fingerprint = analyzer_fingerprint()
+    if fingerprint != _memo_state["fingerprint"]:
+        forget_run_tokens()
+        _memo_state["fingerprint"] = fingerprint
+
+
+def _memo_put(text: str, tokens: tuple[RawToken, ...]) -> None:
+    if text in _memo or len(text) > MEMO_CHARS:
+        return
+    _memo[text] = tokens
+    _memo_state["chars"] += len(text)
+    while _memo_state["chars"] > MEMO_CHARS:
+        old, _ = _memo.popitem(last=False)
+        _memo_state["chars"] -= len(old)
+
+
+def forget_run_tokens() -> None:
+    """Drop the tokens held in memory (the disk cache is left as it is)."""
+    _memo.clear()
+    _memo_state["chars"] = 0
+
+
 def map_tokenized(
     texts: Sequence[str],
     fn: Callable[[tuple[RawToken, ...]], R],
     *,
-    cache: bool | TokenCache = True,
+    cache: CacheMode = True,
     processes: int = 1,
     progress: bool | None = None,
 ) -> Iterator[tuple[str, R]]:
     """Yield ``(text, fn(tokens))`` for each distinct text in first-seen order.
 
-    Cached texts are read from disk; the others go through janome exactly once and are
-    written back in batches. With ``processes`` > 1, new texts are tokenised in worker
+    Texts this run has already read come from memory, cached ones from disk; the others
+    go through janome exactly once and are written back in batches. ``cache`` is True
+    (memory and disk), ``"memory"`` (this run's memory only), False (neither) or a
+    store to use. With ``processes`` > 1, new texts are tokenised in worker
     processes and ``fn`` runs there too, so the tokens never travel back (``fn`` must be
     picklable where the platform cannot fork). Memory is bounded by the batch size when
     the caller consumes results as they come.
     """
     unique = list(dict.fromkeys(texts))
+    remember = cache is not False
+    if remember:
+        _memo_fingerprint()
+    held = {t: _memo[t] for t in unique if t in _memo} if remember else {}
+    rest = [t for t in unique if t not in held]
     store: TokenCache | None
-    if isinstance(cache, TokenCache):
+    if not rest:
+        store = None
+    elif isinstance(cache, TokenCache):
         store = cache
     else:
-        store = open_cache() if cache else None
-    keys: list[bytes] = [store.key(t) for t in unique] if store is not None else []
-    cached: set[bytes] = store.present(keys) if store is not None else set()
-    missing = [t for t, k in zip(unique, keys) if k not in cached] if store is not None else unique
+        store = open_cache() if cache is True else None
+    keys = {t: store.key(t) for t in rest} if store is not None else {}
+    cached: set[bytes] = store.present(list(keys.values())) if store is not None else set()
+    missing = [t for t in rest if keys.get(t) not in cached]
     pool = None
     bar = _progress_bar(len(unique), progress)
     try:
@@ -348,17 +396,20 @@ def map_tokenized(
             fresh = ((None, _tokens._raw_tokens(t, analyzer)) for t in missing)
         for start in range(0, len(unique), BATCH):
             batch = unique[start:start + BATCH]
-            batch_keys = keys[start:start + BATCH]
             if store is not None:
-                wanted = {k: t for k, t in zip(batch_keys, batch) if k in cached}
+                wanted = {keys[t]: t for t in batch if t in keys and keys[t] in cached}
                 hits = store.get_many(list(wanted), wanted)
             else:
                 hits = {}
             blobs: list[tuple[bytes, str]] = []
             out = []
-            for i, text in enumerate(batch):
-                key = batch_keys[i] if store is not None else None
-                if key is not None and key in hits:
+            for text in batch:
+                key = keys.get(text)
+                if text in held:
+                    out.append((text, fn(held[text])))
+                elif key is not None and key in hits:
+                    if remember:
+                        _memo_put(text, hits[key])
                     out.append((text, fn(hits[key])))
                 else:
                     if key is not None and key in cached:
@@ -369,9 +420,15 @@ def map_tokenized(
                     if blob is None:  # tokenised here: value is the token tuple
                         if key is not None:
                             blobs.append((key, encode_tokens(value)))
+                        if remember:
+                            _memo_put(text, value)
                         value = fn(value)
-                    elif key is not None:
-                        blobs.append((key, blob))
+                    else:
+                        if key is not None:
+                            blobs.append((key, blob))
+                        tokens = decode_tokens(blob) if remember else None
+                        if tokens is not None:
+                            _memo_put(text, tokens)
                     out.append((text, value))
                 # Per text: a batch can take minutes; tqdm's mininterval limits the redraws.
                 bar.update(1)
@@ -389,7 +446,7 @@ def map_tokenized(
 def iter_tokenized(
     texts: Sequence[str],
     *,
-    cache: bool | TokenCache = True,
+    cache: CacheMode = True,
     processes: int = 1,
     progress: bool | None = None,
 ) -> Iterator[tuple[str, tuple[RawToken, ...]]]:
@@ -400,7 +457,7 @@ def iter_tokenized(
 def tokenize_many(
     texts: Sequence[str],
     *,
-    cache: bool | TokenCache = True,
+    cache: CacheMode = True,
     processes: int = 1,
     progress: bool | None = None,
 ) -> list[tuple[RawToken, ...]]:

@@ -24,16 +24,17 @@ from importlib import resources
 from pathlib import Path
 
 from janome.analyzer import Analyzer
-from janome.charfilter import UnicodeNormalizeCharFilter
+from janome.charfilter import CharFilter, UnicodeNormalizeCharFilter
 from janome.dic import RAMDictionary, UserDictionary
 from janome.fst import Matcher
+from janome.lattice import NodeType
 from janome.sysdic import connections
 from janome.tokenfilter import CompoundNounFilter, POSKeepFilter, POSStopFilter, TokenFilter
 from janome.tokenizer import Tokenizer
 from janome.version import JANOME_VERSION
 
 # Bump when the way tokens are produced or stored changes, so old cache entries are ignored.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 # janome cuts its lattice at 1,024 characters wherever it is; cutting earlier at a
 # sentence end (or a comma) keeps words whole.
 MAX_PIECE = 400
@@ -42,6 +43,9 @@ DEFAULT_EXCLUDE = ("協働",)
 
 # A raw token as stored in the cache: (surface, part_of_speech, base_form).
 RawToken = tuple[str, str, str]
+# A word janome did not find in its dictionaries carries this as a fifth part-of-speech
+# field, so the flag survives the cache's plain lists; the name masker distrusts such readings.
+UNKNOWN_POS = "未知語"
 
 _SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])")
 _SOFT_BREAK = re.compile(r"(?<=[、，,・ 　])")
@@ -95,11 +99,25 @@ def get_tokenizer(user_dictionary: str | None = None) -> Tokenizer:
     return tokenizer
 
 
+# janome reads ASCII brackets and colons as unknown nouns and then mis-tags the word inside
+# (私(岡本) → 岡本/組織). NFKC makes full-width ones ASCII, so janome is shown their
+# full-width twins, one character for one; tokens keep the NFKC characters.
+_TOKENIZER_PUNCT = str.maketrans("()[]{}:;!?", "（）［］｛｝：；！？")
+
+
+class FullWidthPunctuationCharFilter(CharFilter):
+    """Show janome full-width brackets, colons and marks (one character for one)."""
+
+    def apply(self, text: str) -> str:
+        """Return ``text`` with ASCII brackets and punctuation made full-width."""
+        return text.translate(_TOKENIZER_PUNCT)
+
+
 @lru_cache(maxsize=None)
 def get_analyzer(user_dictionary: str | None = None) -> Analyzer:
-    """Return the janome Analyzer used everywhere: NFKC, then the domain tokenizer."""
+    """Return the janome Analyzer used everywhere: NFKC, full-width punctuation, the domain tokenizer."""
     return Analyzer(
-        char_filters=[UnicodeNormalizeCharFilter("NFKC")],
+        char_filters=[UnicodeNormalizeCharFilter("NFKC"), FullWidthPunctuationCharFilter()],
         tokenizer=get_tokenizer(user_dictionary),
     )
 
@@ -141,20 +159,29 @@ def _split_long_sentence(sentence: str, limit: int) -> Iterator[str]:
 
 
 def _raw_tokens(text: str, analyzer: Analyzer) -> tuple[RawToken, ...]:
-    """Tokenise one text without cache: the single place janome runs."""
+    """Tokenise one text without cache: the single place janome reads a text."""
     out: list[RawToken] = []
     for piece in split_for_tokenizer(text):
+        shown = normalize(piece)  # what the tokens spell: the analyzer's text before the punctuation filter
+        cursor = 0
         tokens: list[RawToken] = []
         append = tokens.append
         for token in analyzer.analyze(piece):
+            node = token.node
             # Reading node/extra directly skips janome's per-attribute __getattr__.
             extra = token.extra
             if extra:
                 pos, base = extra[0], extra[3]
             else:
-                node = token.node
                 pos, base = node.part_of_speech, node.base_form
-            surface = token.node.surface
+            if node.node_type == NodeType.UNKNOWN:
+                pos = f"{pos},{UNKNOWN_POS}"
+            surface = node.surface
+            end = cursor + len(surface)
+            if shown[cursor:end] != surface:  # a full-width twin: keep the character of the text
+                base = shown[cursor:end] if base in ("*", surface) else base
+                surface = shown[cursor:end]
+            cursor = end
             if pos.startswith("記号") and surface.splitlines() != [surface]:
                 # "\r\n" comes as two tokens; one break is enough.
                 if not tokens or tokens[-1][1] != _LINE_BREAK_POS:
@@ -165,6 +192,26 @@ def _raw_tokens(text: str, analyzer: Analyzer) -> tuple[RawToken, ...]:
             append((surface, pos, surface if base == "*" else base))
         out.extend(join_compound_verbs(tokens))
     return tuple(out)
+
+
+_SPACES = re.compile(r"\s*")
+
+
+def token_offsets(norm: str, raw: Sequence[RawToken]) -> list[tuple[int, int]]:
+    """Return each token's ``(start, end)`` in ``norm``, the NFKC text it was read from.
+
+    Whitespace between tokens is skipped; a token that is not where expected is looked
+    for a little further on, else placed at the cursor, so the walk stays linear.
+    """
+    offsets, pos = [], 0
+    for surface, *_ in raw:
+        start = _SPACES.match(norm, pos).end()
+        if not norm.startswith(surface, start):
+            found = norm.find(surface, pos, start + len(surface) + 64)
+            start = found if found >= 0 else pos
+        pos = start + len(surface)
+        offsets.append((start, pos))
+    return offsets
 
 
 def tokenize(text: str, *, user_dictionary: str | None = None) -> list[Token]:

@@ -3,9 +3,9 @@
 Every word-level output goes through :func:`comment_words`:
 
 1. personal data is found by the quote masker's own detector
-   (:func:`kyodo_analysis.quotes.find_personal_data`) and cut out of the text before
-   tokenising, so names, e-mail addresses, URLs, phone numbers and addresses never
-   become words (nor parts of words);
+   (:func:`kyodo_analysis.quotes.find_personal_data`) and its tokens are cut out of the
+   comment's tokens (read once per run), so names, e-mail addresses, URLs, phone numbers
+   and addresses never become words (nor parts of words);
 2. a name masked in any comment is also left out wherever else the word occurs;
 3. :func:`kyodo_analysis.text.content_words` keeps nouns, verbs and adjectives,
    without symbols, numbers or stopwords.
@@ -22,15 +22,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..quotes import NAME_MASK, default_privacy, find_personal_data
+from ..quotes import NAME_MASK, default_privacy, find_personal_data, normalise_with_offsets
 from .cache import tokenize_many
-from .tokens import DEFAULT_EXCLUDE, Token, content_word_filter, load_stopwords, normalize
+from .tokens import DEFAULT_EXCLUDE, RawToken, Token, content_word_filter, load_stopwords, normalize, token_offsets
 
 # A word must occur in at least this many comments to be published in a frequency table.
 MIN_COMMENTS = 2
-# What a personal detail is replaced with before tokenising: punctuation, so the words on
-# either side neither join into one compound nor take a part of the detail along.
-_CUT = "、"
+# What stands where a personal detail was: punctuation, so the words on either side
+# neither join into one compound nor take a part of the detail along.
+_CUT: RawToken = ("、", "記号,読点,*,*", "、")
 
 
 @dataclass(frozen=True)
@@ -41,19 +41,29 @@ class CommentWords:
     names: frozenset[str]
 
 
-def without_personal_data(text: str) -> tuple[str, list[str]]:
-    """Return ``text`` with every personal detail cut out, and the names that were found."""
-    pieces: list[str] = []
-    names: list[str] = []
-    cursor = 0
-    for start, end, mask in find_personal_data(text, rules=default_privacy()):
-        pieces.append(text[cursor:start])
-        pieces.append(_CUT)
-        if mask == NAME_MASK:
-            names.append(normalize(text[start:end]).strip())
-        cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces), names
+def without_personal_data(text: str, raw: Sequence[RawToken]) -> tuple[list[RawToken], list[str]]:
+    """Return ``text``'s tokens with every personal detail cut out, and the names that were found.
+
+    The tokens are the run's own (read once); a token touching a detail goes, and one
+    ``_CUT`` mark stands for each run of removed tokens.
+    """
+    spans = find_personal_data(text, rules=default_privacy())
+    if not spans:
+        return list(raw), []
+    names = [normalize(text[s:e]).strip() for s, e, mask in spans if mask == NAME_MASK]
+    norm, starts, ends = normalise_with_offsets(text)
+    kept: list[RawToken] = []
+    k = 0
+    for (a, b), token in zip(token_offsets(norm, raw), raw):
+        first, last = (starts[a], ends[b - 1]) if a < b <= len(norm) else (len(text), len(text))
+        while k < len(spans) and spans[k][1] <= first:
+            k += 1
+        if k < len(spans) and spans[k][0] < last:
+            if not kept or kept[-1] is not _CUT:
+                kept.append(_CUT)
+            continue
+        kept.append(token)
+    return kept, names
 
 
 def comment_words(
@@ -64,17 +74,18 @@ def comment_words(
     cache: bool = True,
 ) -> CommentWords:
     """Return each text's content words (base form), with personal data and excluded words left out."""
-    cleaned: list[str] = []
+    texts = [str(t) for t in texts]
+    cleaned: list[list[RawToken]] = []
     names: set[str] = set()
-    for text in texts:
-        kept, found = without_personal_data(str(text))
+    for text, raw in zip(texts, tokenize_many(texts, cache=cache)):
+        kept, found = without_personal_data(text, raw)
         cleaned.append(kept)
         names.update(n for n in found if n)
     stop = load_stopwords()
     # Names go like excluded words: never counted, never inside a compound.
     excluded = [normalize(w) for w in exclude] + sorted(names)
     keep = content_word_filter(stopwords=stop, exclude=excluded, compound=compound)  # built once, not per comment
-    words = [keep(Token(*r) for r in raw) for raw in tokenize_many(cleaned, cache=cache)]
+    words = [keep(Token(*r) for r in raw) for raw in cleaned]
     return CommentWords(words, frozenset(names))
 
 
