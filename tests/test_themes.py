@@ -86,10 +86,16 @@ def test_nfkc_applies_to_matching_only():
 # theme_blind2.csv was written from the definitions by someone who never saw the rules, frozen
 # as received and measured once (0.876, 2026-12-04); theme_blind3.csv likewise, by another writer
 # (0.765, same day). No rule has been tuned on either.
+# theme_train_a/b/c.csv (100 comments each) were written from the definitions by writers who
+# never saw the rules and measured before tuning (0.769 / 0.806 / 0.709); the rules were then
+# tuned on them by meaning families (見直し 3), so they are tuning sets now.
 RECORDED_MICRO_F1 = {
     "theme_labelled.csv": 0.975,
     "theme_dev.csv": 0.972,
     "theme_holdout.csv": 0.980,
+    "theme_train_a.csv": 0.953,
+    "theme_train_b.csv": 0.985,
+    "theme_train_c.csv": 0.962,
     "theme_blind.csv": 0.983,
     "theme_blind2.csv": 0.875,
     "theme_blind3.csv": 0.765,
@@ -101,6 +107,8 @@ def test_labelled_set_is_large_enough():
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind.csv")) >= 60
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind2.csv")) >= 60
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind3.csv")) >= 60
+    for name in ("theme_train_a.csv", "theme_train_b.csv", "theme_train_c.csv"):
+        assert len(TH.load_labelled(LABELLED.parent / name)) >= 60
 
 
 @pytest.mark.parametrize("name, recorded", sorted(RECORDED_MICRO_F1.items()))
