@@ -197,6 +197,8 @@ def default_privacy() -> PrivacyRules:
 
 def normalise_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     """Return NFKC text and, per normalised character, the original span it came from."""
+    if unicodedata.is_normalized("NFKC", text) and not any(map(unicodedata.combining, text)):
+        return text, list(range(len(text))), list(range(1, len(text) + 1))  # most comments: one for one
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -407,12 +409,18 @@ def _misread_inflection(tokens: Sequence[_Tok], k: int, suffix_end: int) -> bool
             and _loose_fragment(previous, next_to_suffix=False))
 
 
-def _suffix_names(norm: str, tokens: _Tokens, rules: PrivacyRules) -> list[tuple[int, int]]:
-    """Find names written right before an honorific or a job title."""
+@lru_cache(maxsize=8)
+def _suffix_pattern(rules: PrivacyRules) -> tuple[re.Pattern[str] | None, dict[str, bool]]:
+    """Return the honorifics and titles as one pattern (longest first), and which are honorifics."""
     markers = [(w, True) for w in rules.honorifics] + [(w, False) for w in rules.titles]
     markers.sort(key=lambda m: (-len(m[0]), m[0]))
-    personal_of = dict(markers)
     pattern = re.compile("|".join(re.escape(w) for w, _ in markers)) if markers else None
+    return pattern, dict(markers)
+
+
+def _suffix_names(norm: str, tokens: _Tokens, rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find names written right before an honorific or a job title."""
+    pattern, personal_of = _suffix_pattern(rules)
     spans: list[tuple[int, int]] = []
     if pattern is None:
         return spans
@@ -626,14 +634,22 @@ def _romaji_names(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
 _HEAD_CHAR = r"[A-Za-z.\u30a1-\u30ff\u3005\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
 
 
-def _partly_masked_names(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
-    """Find names masked only in part before a suffix, so what is left of them goes too."""
+@lru_cache(maxsize=8)
+def _partly_masked_pattern(rules: PrivacyRules) -> re.Pattern[str] | None:
+    """Return the pattern of a name partly hidden by marks right before an honorific or title."""
     markers = sorted({*rules.honorifics, *rules.titles}, key=lambda w: (-len(w), w))
     if not markers or not rules.hiding_marks:
-        return []
+        return None
     hiding = re.escape(rules.hiding_marks)
-    pattern = re.compile(rf"(?P<name>{_HEAD_CHAR}{{1,3}}[{hiding}]+{_HEAD_CHAR}{{0,2}}|[{hiding}]+{_HEAD_CHAR}{{1,2}})"
-                         rf"(?=(?:{'|'.join(re.escape(m) for m in markers)}))")
+    return re.compile(rf"(?P<name>{_HEAD_CHAR}{{1,3}}[{hiding}]+{_HEAD_CHAR}{{0,2}}|[{hiding}]+{_HEAD_CHAR}{{1,2}})"
+                      rf"(?=(?:{'|'.join(re.escape(m) for m in markers)}))")
+
+
+def _partly_masked_names(norm: str, rules: PrivacyRules) -> list[tuple[int, int]]:
+    """Find names masked only in part before a suffix, so what is left of them goes too."""
+    pattern = _partly_masked_pattern(rules)
+    if pattern is None:
+        return []
     spans = []
     for m in pattern.finditer(norm):
         head = m.group("name").strip(rules.hiding_marks)
@@ -762,9 +778,9 @@ def find_personal_data(text: str, *, allow: Iterable[str] | None = None,
     return list(_find_cached(text, _with_rules(allow, rules)))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], ...]:
-    # Word counts and quotes ask about the same comments: janome runs once per comment.
+    # Word counts and quotes ask about the same comments: each is examined once per run.
     norm, starts, ends = normalise_with_offsets(text)
     tokens = _tokens(text, norm)
     contacts = _contact_spans(norm, rules)

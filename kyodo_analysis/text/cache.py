@@ -371,6 +371,10 @@ def map_tokenized(
         _memo_fingerprint()
     held = {t: _memo[t] for t in unique if t in _memo} if remember else {}
     rest = [t for t in unique if t not in held]
+    if not rest:  # all read earlier in this run: no store, no progress bar
+        for text in unique:
+            yield text, fn(held[text])
+        return
     store: TokenCache | None
     if not rest:
         store = None

@@ -205,7 +205,7 @@ def token_offsets(norm: str, raw: Sequence[RawToken]) -> list[tuple[int, int]]:
     """
     offsets, pos = [], 0
     for surface, *_ in raw:
-        start = _SPACES.match(norm, pos).end()
+        start = pos if norm.startswith(surface, pos) else _SPACES.match(norm, pos).end()
         if not norm.startswith(surface, start):
             found = norm.find(surface, pos, start + len(surface) + 64)
             start = found if found >= 0 else pos
