@@ -89,6 +89,9 @@ def test_nfkc_applies_to_matching_only():
 # theme_train_a/b/c.csv (100 comments each) were written from the definitions by writers who
 # never saw the rules and measured before tuning (0.769 / 0.806 / 0.709); the rules were then
 # tuned on them by meaning families (見直し 3), so they are tuning sets now.
+# After 見直し 3, blind2 and blind3 were measured once more (0.876 / 0.795), and theme_blind4.csv,
+# written by yet another writer who never saw the rules and received only after 見直し 3, was
+# measured once (0.810). No rule has been tuned on any of the three.
 RECORDED_MICRO_F1 = {
     "theme_labelled.csv": 0.975,
     "theme_dev.csv": 0.972,
@@ -98,7 +101,8 @@ RECORDED_MICRO_F1 = {
     "theme_train_c.csv": 0.962,
     "theme_blind.csv": 0.983,
     "theme_blind2.csv": 0.875,
-    "theme_blind3.csv": 0.765,
+    "theme_blind3.csv": 0.794,
+    "theme_blind4.csv": 0.810,
 }
 
 
@@ -107,6 +111,7 @@ def test_labelled_set_is_large_enough():
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind.csv")) >= 60
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind2.csv")) >= 60
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind3.csv")) >= 60
+    assert len(TH.load_labelled(LABELLED.parent / "theme_blind4.csv")) >= 60
     for name in ("theme_train_a.csv", "theme_train_b.csv", "theme_train_c.csv"):
         assert len(TH.load_labelled(LABELLED.parent / name)) >= 60
 
