@@ -1,4 +1,4 @@
-"""Where things are: the project's data, processed and report folders, and the token cache.
+"""Where things are (the project's data, processed and report folders, the token cache) and how many workers.
 
 Every default path of the package comes from here, so a command or notebook finds the
 same folders wherever it is started. The project folder is ``$KYODO_PROJECT_DIR`` when
@@ -8,6 +8,7 @@ installed without its project has no other place to look).
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -60,3 +61,14 @@ def cache_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(user_cache_dir(APP_NAME, appauthor=False))
+
+
+def default_processes() -> int:
+    """Return how many worker processes a command uses: up to two, where fork exists.
+
+    Figures and the tokenising of new comments are independent per item, so they spread
+    over workers; without fork each worker would import and load everything again.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .input.corrections import Applied, CorrectionsError, apply_corrections, find_corrections, load_corrections, write_review
+from .config import default_processes
 from .export import spreadsheet_safe
 from .input.survey import CORRECTIONS_FILE_NAME
 from .rules.evaluate import LabelError, evaluate_file
@@ -38,8 +39,8 @@ def add_themes_arguments(parser: argparse.ArgumentParser) -> None:
                         help="年度を西暦で指定する（例: 2017）。ファイルから読み取った年度より優先")
     parser.add_argument("--no-cache", action="store_true",
                         help="形態素解析のキャッシュ（場所は kyodo-analysis cache で表示）を使わない")
-    parser.add_argument("--processes", type=int, default=1, metavar="N",
-                        help="形態素解析に使うプロセス数（既定: 1）。件数が多いときに速くなる")
+    parser.add_argument("--processes", type=int, default=None, metavar="N",
+                        help="形態素解析に使うプロセス数（既定: CPU のコア数、最大 2）。1 にすると 1 つのプロセスだけで解析する")
     parser.add_argument("--evaluate", metavar="LABELLED.csv",
                         help="正解付きの CSV（text と themes 列）でテーマ判定の精度を表示する")
     parser.add_argument("--explain", action="store_true",
@@ -193,6 +194,8 @@ def run_themes_command(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         _err(f"テーマ定義ファイルを読めません: {args.themes}（{exc}）")
         return EXIT_UNREADABLE
+    if args.processes is None:
+        args.processes = default_processes()
     if args.processes < 1:
         _err("--processes には 1 以上の整数を指定してください。")
         return EXIT_UNREADABLE

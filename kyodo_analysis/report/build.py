@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from .. import chapter
 from .. import figures as plots
+from ..config import default_processes  # noqa: F401  (report.build.default_processes is used by callers)
 from ..export import atomic_directory, write_table
 from ..input.corrections import apply_corrections, find_corrections, load_corrections
 from ..input.survey import Survey, is_sample, load_questionnaires
@@ -85,13 +86,6 @@ def _render(index: int) -> tuple[list[Path], float]:
 def _figure_of(drawn: Figure | Axes) -> Figure:
     """The Figure to save: a figure-level plot's own, or the one an axes-level draw function drew on."""
     return drawn if isinstance(drawn, Figure) else drawn.get_figure()
-
-
-def default_processes() -> int:
-    """Use up to two worker processes where fork exists (figures are independent)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _default_sigterm() -> None:
