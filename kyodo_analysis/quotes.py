@@ -39,6 +39,8 @@ import pandas as pd
 from .text.cache import tokenize_many
 from .text.tokens import UNKNOWN_POS, get_tokenizer, token_offsets
 from .rules.load import default_theme_names
+from .rules.ruleset import RuleSet
+from .rules.tag import with_matched_words
 
 NAME_MASK = "〇〇"
 PHONE_MASK = "[電話番号]"
@@ -889,6 +891,7 @@ def select_quotes(
     min_chars: int = 15,
     max_chars: int = 120,
     allow: Iterable[str] | None = None,
+    theme_rules: RuleSet | None = None,
 ) -> pd.DataFrame:
     """Pick up to ``per_theme`` representative, masked comments for each theme.
 
@@ -900,7 +903,9 @@ def select_quotes(
     The same text is quoted once per theme. Citizens and staff are then balanced by
     taking the ranked candidates of each group in turn, starting with the group whose
     best comment ranks highest; comments outside the length range only fill places
-    left empty. ``allow`` is passed to :func:`mask_personal_data`.
+    left empty. ``allow`` is passed to :func:`mask_personal_data`. The words that fired
+    come from a ``matched_words`` column (``with_matched_words``), else, with ``theme_rules``,
+    are found for the chosen comments only.
     """
     order = _theme_order(tagged)
     tagged = tagged[tagged["themes"].map(lambda v: bool(_tag_tuple(v)))] if "themes" in tagged.columns else tagged.iloc[0:0]
@@ -950,14 +955,21 @@ def select_quotes(
             rest = _interleave_groups(candidates[candidates["_out_of_range"]], per_theme - len(chosen))
             chosen = rest if chosen.empty else pd.concat([chosen, rest]) if not rest.empty else chosen
         chosen = chosen.copy()
-        # Why the comment illustrates the theme: the words that fired (themes.with_matched_words).
-        chosen["matched_words"] = chosen["_words"].map(lambda words, t=theme: words.get(t, "") if isinstance(words, dict) else "")
         chosen["theme"] = theme
         chosen["rank"] = range(1, len(chosen) + 1)
         pieces.append(chosen)
     if not pieces:
         return _empty_quotes(order)
-    out = pd.concat(pieces, ignore_index=True)[list(QUOTE_COLUMNS)]
+    out = pd.concat(pieces, ignore_index=True)
+    if theme_rules is not None and "matched_words" not in tagged.columns:
+        # Explaining costs a second match per tag: only the few quoted comments need it.
+        rows = sorted(set(out["_order"]))
+        found = with_matched_words(tagged.iloc[rows], rules=theme_rules)["matched_words"]
+        out["_words"] = out["_order"].map(dict(zip(rows, found)))
+    # Why the comment illustrates the theme: the words that fired.
+    out["matched_words"] = [words.get(theme, "") if isinstance(words, dict) else ""
+                            for words, theme in zip(out["_words"], out["theme"])]
+    out = out[list(QUOTE_COLUMNS)]
     out["theme"] = pd.Categorical(out["theme"], categories=order, ordered=True)
     out["rank"] = out["rank"].astype("int64")
     return out.reset_index(drop=True)

@@ -309,3 +309,23 @@ def test_a_comment_of_the_documented_maximum_length_is_masked_completely():
     assert "長田" not in masked and "佐藤" not in masked and "090-1234" not in masked
     assert masked.count("〇〇さん") >= whole and masked.count("〇〇課長") >= whole
     assert masked.count(PHONE_MASK) >= whole
+
+
+def test_quotes_explain_only_the_comments_they_quote(monkeypatch):
+    from kyodo_analysis.rules import tag as tag_module
+    from kyodo_analysis.rules.load import load_rules
+
+    rules = load_rules()
+    texts = ["行政と市民が対等な立場で話し合える場がほしい。", "お互いの立場を理解することが大切だと思った。",
+             "情報をもっと公開してほしい。", "予算も人手も足りないので難しい。",
+             "目的を共有してから始めたい。"] * 4
+    tagged = tag_comments(pd.DataFrame({"text": [f"{t}（{i}）" for i, t in enumerate(texts)],
+                                        "group": ["市民", "職員"] * 10}), rules=rules)
+    expected = select_quotes(tag_module.with_matched_words(tagged, rules=rules), per_theme=2)
+    explained: list[int] = []
+    real = tag_module._explain
+    monkeypatch.setattr(tag_module, "_explain", lambda frame, *a, **k: explained.append(len(frame)) or real(frame, *a, **k))
+    got = select_quotes(tagged, per_theme=2, theme_rules=rules)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["matched_words"].str.len().gt(0).all()
+    assert sum(explained) == got["text"].nunique() < len(tagged)

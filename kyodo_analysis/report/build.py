@@ -29,7 +29,7 @@ from ..output_folder import check_replaceable, check_target, output_lock, shown,
 from ..quotes import select_quotes
 from ..rules.load import load_rules
 from ..rules.ruleset import RuleSet
-from ..rules.tag import compare_groups, tag_comments, with_matched_words
+from ..rules.tag import compare_groups, tag_comments
 from ..text.tokens import DEFAULT_EXCLUDE
 from ..text.words import WordData, word_data  # noqa: F401  (WordData is part of this module's API)
 from .html import _FigureJob, render_index
@@ -254,7 +254,7 @@ def _build_report(
             for spec in section(ctx):
                 out.add(spec)
 
-        extra = _quotes_table(out, with_matched_words(tagged, rules=rules), period)
+        extra = _quotes_table(out, tagged, rules, period)
         if fixed.count:
             extra.append(("テーマの手作業の修正", out.table(fixed.applied, f"{period}_theme_corrections")))
         out.render(workers)
@@ -319,9 +319,9 @@ def _printable_places(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _quotes_table(out: _Writer, tagged: pd.DataFrame, period: str) -> list[tuple[str, list[Path]]]:
+def _quotes_table(out: _Writer, tagged: pd.DataFrame, rules: RuleSet, period: str) -> list[tuple[str, list[Path]]]:
     """Write the representative quotes by theme (names masked by ``select_quotes``)."""
     with out.watch.stage("引用の選定"):
-        chosen = select_quotes(tagged)
+        chosen = select_quotes(tagged, theme_rules=rules)
     return [("テーマ別の引用（氏名は伏せ字）", out.table(chosen, f"{period}_quotes_by_theme"))]
 
