@@ -75,9 +75,10 @@ def comment_words(
 ) -> CommentWords:
     """Return each text's content words (base form), with personal data and excluded words left out."""
     texts = [str(t) for t in texts]
+    unique = list(dict.fromkeys(texts))  # a comment written twice is read and filtered once
     cleaned: list[list[RawToken]] = []
     names: set[str] = set()
-    for text, raw in zip(texts, tokenize_many(texts, cache=cache)):
+    for text, raw in zip(unique, tokenize_many(unique, cache=cache)):
         kept, found = without_personal_data(text, raw)
         cleaned.append(kept)
         names.update(n for n in found if n)
@@ -85,8 +86,8 @@ def comment_words(
     # Names go like excluded words: never counted, never inside a compound.
     excluded = [normalize(w) for w in exclude] + sorted(names)
     keep = content_word_filter(stopwords=stop, exclude=excluded, compound=compound)  # built once, not per comment
-    words = [keep(Token(*r) for r in raw) for raw in cleaned]
-    return CommentWords(words, frozenset(names))
+    words = dict(zip(unique, (keep(Token(*r) for r in raw) for raw in cleaned)))
+    return CommentWords([list(words[t]) for t in texts], frozenset(names))
 
 
 def word_counts(
