@@ -91,7 +91,8 @@ def test_nfkc_applies_to_matching_only():
 # tuned on them by meaning families (見直し 3), so they are tuning sets now.
 # After 見直し 3, blind2 and blind3 were measured once more (0.876 / 0.795), and theme_blind4.csv,
 # written by yet another writer who never saw the rules and received only after 見直し 3, was
-# measured once (0.810). No rule has been tuned on any of the three.
+# measured once (0.810). No rule has been tuned on any of the three. After 見直し 4 (tuned on
+# train_d/e/f, train_g as validation) all three were measured once more: 0.877 / 0.828 / 0.825.
 RECORDED_MICRO_F1 = {
     "theme_labelled.csv": 0.975,
     "theme_dev.csv": 0.972,
@@ -99,10 +100,16 @@ RECORDED_MICRO_F1 = {
     "theme_train_a.csv": 0.953,
     "theme_train_b.csv": 0.985,
     "theme_train_c.csv": 0.962,
+    # 見直し 4: train_d/e/f were tuned on (their texts and misses were read); train_g was the
+    # validation set for that round: only its scores were looked at, never its texts or misses.
+    "theme_train_d.csv": 0.985,
+    "theme_train_e.csv": 0.990,
+    "theme_train_f.csv": 0.948,
+    "theme_train_g.csv": 0.869,
     "theme_blind.csv": 0.983,
-    "theme_blind2.csv": 0.875,
-    "theme_blind3.csv": 0.794,
-    "theme_blind4.csv": 0.810,
+    "theme_blind2.csv": 0.877,
+    "theme_blind3.csv": 0.828,
+    "theme_blind4.csv": 0.825,
 }
 
 
@@ -112,7 +119,8 @@ def test_labelled_set_is_large_enough():
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind2.csv")) >= 60
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind3.csv")) >= 60
     assert len(TH.load_labelled(LABELLED.parent / "theme_blind4.csv")) >= 60
-    for name in ("theme_train_a.csv", "theme_train_b.csv", "theme_train_c.csv"):
+    for name in ("theme_train_a.csv", "theme_train_b.csv", "theme_train_c.csv", "theme_train_d.csv",
+                 "theme_train_e.csv", "theme_train_f.csv", "theme_train_g.csv"):
         assert len(TH.load_labelled(LABELLED.parent / name)) >= 60
 
 
