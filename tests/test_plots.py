@@ -414,6 +414,20 @@ def test_word_cloud_figure_is_the_same_on_every_run(tmp_path, figures, frequenci
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
+def test_word_cloud_pixels_handed_over_directly_match_matplotlib_resampling(tmp_path, figures, frequencies,
+                                                                             monkeypatch):
+    from kyodo_analysis.figures import words
+
+    direct = plots.save_figure(figures(plots.plot_wordcloud(frequencies, years=[2017], n_comments=12)),
+                               tmp_path / "direct" / "cloud")
+    monkeypatch.setattr(words, "_show_pixels",
+                        lambda ax, rgb: ax.imshow(rgb, interpolation="none", aspect="auto"))
+    resampled = plots.save_figure(figures(plots.plot_wordcloud(frequencies, years=[2017], n_comments=12)),
+                                  tmp_path / "resampled" / "cloud")
+    for a, b in zip(direct, resampled):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
 # --- 5. co-occurrence --------------------------------------------------------------------
 
 

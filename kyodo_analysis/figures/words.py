@@ -10,6 +10,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.transforms import Bbox, IdentityTransform, TransformedBbox
 
 from ..errors import OptionError
 from .style import (
@@ -116,6 +118,47 @@ def _pin_axes_to_pixels(fig: Figure, ax: Any, *, dpi: int, multiple: int = 1) ->
     return width, height
 
 
+class _PixelImage(AxesImage):
+    """An RGB image that a raster renderer gets as it is when it is shown one pixel for one.
+
+    matplotlib resamples every image through float RGBA arrays, about 300 MB for a word
+    cloud at 300 dpi; at exactly 1:1 that gives back the same pixels, so they are handed
+    over directly. Vector output (SVG, PDF) and any other scale take matplotlib's own path.
+    """
+
+    def make_image(self, renderer: Any, magnification: float = 1.0, unsampled: bool = False) -> Any:
+        """Return the RGBA pixels and their place, skipping resampling when nothing would change."""
+        rgb = np.asarray(self.get_array())
+        x1, x2, y1, y2 = self.get_extent()
+        box = TransformedBbox(Bbox([[x1, y1], [x2, y2]]), self.get_transform())
+        clip = self.get_clip_box() or self.axes.bbox
+        one_for_one = (
+            not unsampled and magnification == 1.0 and self.origin == "upper"
+            and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+            and box.xmin == round(box.xmin) and box.ymin == round(box.ymin)
+            and (box.xmax - box.xmin, box.ymax - box.ymin) == (rgb.shape[1], rgb.shape[0])
+            and clip.xmin <= box.xmin and clip.ymin <= box.ymin
+            and clip.xmax >= box.xmax and clip.ymax >= box.ymax
+        )
+        if not one_for_one:
+            return super().make_image(renderer, magnification, unsampled)
+        rgba = np.empty((*rgb.shape[:2], 4), np.uint8)
+        rgba[..., :3] = rgb[::-1]  # renderers take rows bottom-up
+        rgba[..., 3] = 255
+        return rgba, box.xmin, box.ymin, IdentityTransform()
+
+
+def _show_pixels(ax: Any, rgb: np.ndarray) -> AxesImage:
+    """Show ``rgb`` filling ``ax`` as ``imshow(interpolation="none", aspect="auto")`` does."""
+    ax.set_aspect("auto")
+    image = _PixelImage(ax, interpolation="none")
+    image.set_data(rgb)
+    image.set_clip_path(ax.patch)
+    image.set_extent(image.get_extent())  # data limits and autoscaling, as imshow sets them
+    ax.add_image(image)
+    return image
+
+
 @styled
 def plot_wordcloud(
     frequencies: pd.DataFrame,
@@ -148,7 +191,7 @@ def plot_wordcloud(
         cloud = make_wordcloud(counts, max_words=max_words, size=size)
         # The layout stops at the first word that no longer fits at the smallest size.
         shown = len(cloud.layout_)
-        ax.imshow(cloud.to_array(), interpolation="none", aspect="auto")
+        _show_pixels(ax, cloud.to_array())
     else:
         ax.text(0.5, 0.5, "描ける語がありません。", ha="center", va="center", transform=ax.transAxes)
     note.set_text(f"文字の大きさは出現回数。上位 {shown} 語。" + (f"「{removed}」は除いています。" if removed else ""))
