@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -56,15 +57,20 @@ def build_2017(rows: list[Row], path: Path) -> None:
     for column, width in zip("ABCDEFG", (10, 16, 30, 14, 60, 40, 40)):
         ws.column_dimensions[column].width = width
 
+    add_overview(wb, (("年度", "平成29年度"), ("開催日", dt.date(2017, 7, 25)),
+                      ("会場", "市民活動センター 多目的ホール"), ("参加者数", 61), ("アンケート回答数", 52)))
+    wb.active = 0
+    save_workbook(wb, path)
+
+
+def add_overview(wb: Workbook, items: Sequence[tuple[str, object]]) -> None:
+    """Add the 概要 sheet offices keep beside the answers: label and value per row, the date second."""
     info = wb.create_sheet("概要")
-    for label, value in (("年度", "平成29年度"), ("開催日", dt.date(2017, 7, 25)),
-                         ("会場", "市民活動センター 多目的ホール"), ("参加者数", 61), ("アンケート回答数", 52)):
+    for label, value in items:
         info.append([label, value])
     info["B2"].number_format = "yyyy/m/d"
     info.column_dimensions["A"].width = 18
     info.column_dimensions["B"].width = 30
-    wb.active = 0
-    save_workbook(wb, path)
 
 
 def build_2016(rows: list[Row], path: Path) -> None:
@@ -122,14 +128,9 @@ def build_2018(rows: list[Row], path: Path) -> None:
     for column, width in zip("ABCDEFGHIJKLM", (10, 12, 26, 8, 10, 14, 60, 12, 40, 12, 40, 18, 30)):
         ws.column_dimensions[column].width = width
 
-    info = wb.create_sheet("概要")
-    for label, value in (("年度", "平成30年度"), ("開催日", dt.date(2018, 7, 28)),
-                         ("テーマ", "災害に強いまちを一緒につくる"), ("会場", "市民活動センター 多目的ホール"),
-                         ("参加者数", 57), ("アンケート回答数", len(rows))):
-        info.append([label, value])
-    info["B2"].number_format = "yyyy/m/d"
-    info.column_dimensions["A"].width = 18
-    info.column_dimensions["B"].width = 30
+    add_overview(wb, (("年度", "平成30年度"), ("開催日", dt.date(2018, 7, 28)),
+                      ("テーマ", "災害に強いまちを一緒につくる"), ("会場", "市民活動センター 多目的ホール"),
+                      ("参加者数", 57), ("アンケート回答数", len(rows))))
     wb.active = 0
     save_workbook(wb, path)
 
