@@ -547,6 +547,8 @@ def test_part_of_speech_constrained_words(rule, text, expected):
     ("市民", "市民活動団体の話", True),              # user-dictionary compound, start
     ("場", "立場が違う", False),                     # one-character words never match inside
     ("near(団体-理解)[5]", "市民活動団体への理解", True),
+    ("予算 | near(市民-理解)[5]", "市民活動団体への理解", True),  # 市民 only inside 市民活動
+    ("予算 | near(市民-理解)[5]", "市民活動団体の話", False),
 ])
 def test_rule_nouns_match_inside_compound_tokens_only_where_safe(rule, text, expected):
     assert TH.parse_expression(rule).compile()(_doc(text)) is expected
@@ -556,3 +558,31 @@ def test_rule_nouns_match_inside_compound_tokens_only_where_safe(rule, text, exp
 def test_bad_part_of_speech_is_named():
     with pytest.raises(TH.RuleError, match="品詞"):
         TH.parse_expression("予算-->")
+
+
+def _meets(doc: TH.Doc, condition) -> bool:
+    forms, parts = condition
+    return not forms.isdisjoint(doc.formset) or not parts.isdisjoint(doc.parts)
+
+
+def test_indexed_rules_decide_as_the_plain_tree_on_labelled_comments():
+    # The compiled Or looks only at children whose trigger a comment meets; every bundled
+    # theme must still decide each labelled comment exactly as walking the whole tree does.
+    data = Path(__file__).parent / "data"
+    texts = pd.concat([pd.read_csv(data / f"theme_{name}.csv")["text"] for name in ("blind2", "train_a", "train_d")])
+    docs = [TH.Doc(raw) for raw in C.tokenize_many([str(t) for t in texts.drop_duplicates()], cache=False)]
+    assert len(docs) > 250
+    rules = TH.load_rules()
+    decided = 0
+    for theme in rules.themes:
+        fast = theme.condition.compile()
+        nodes = [theme.condition, *getattr(theme.condition, "children", ())]
+        for doc in docs:
+            holds = theme.condition.matches(doc)
+            assert fast(doc) is holds, (theme.name, doc.raw)
+            decided += holds
+            for node in nodes if holds else ():  # a node that holds meets its trigger
+                condition = node.trigger()
+                if condition is not None and node.matches(doc):
+                    assert _meets(doc, condition), (theme.name, node)
+    assert decided > 150

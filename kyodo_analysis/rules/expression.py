@@ -81,6 +81,9 @@ class Doc:
 
 
 Span = tuple[int, int]  # token positions [start, end)
+# (forms, compound parts): a document meets it when it holds one of the forms among its
+# tokens' forms or one of the parts inside a compound token (see Node.trigger).
+Trigger = tuple[frozenset[str], frozenset[str]]
 Hit = tuple["Word", Span]  # a rule word and where it fired
 
 # Compound matching. janome keeps some compounds as one noun token: IPADIC has 財政難 and
@@ -139,6 +142,13 @@ class Node:
     def hits(self, doc: Doc) -> list[Hit]:
         """Return the words (and token spans) that make the expression hold; [] if it fails."""
         return []
+
+    def trigger(self) -> Trigger | None:
+        """Return forms and compound parts one of which a document needs for the expression to hold.
+
+        ``None`` when there is no such condition (``not A`` holds without any word).
+        """
+        return None
 
 
 # KH Coder's part-of-speech names, as janome (IPADIC) part-of-speech prefixes.
@@ -258,6 +268,10 @@ class Word(Node):
         """Return every occurrence of the word."""
         return [(self, span) for span in self.spans(doc)] if self._present(doc) else []
 
+    def trigger(self) -> Trigger:
+        """Return the word's first forms (and its noun inside compounds): what ``_present`` tests."""
+        return self.firsts, frozenset(self.parts[:1] if self.compound else ())
+
 
 @dataclass(frozen=True)
 class Alternatives:
@@ -357,6 +371,10 @@ class Near(Node):
         for slot in self.slots:
             yield from slot.options
 
+    def trigger(self) -> Trigger:
+        """Return the condition of the slot with the fewest forms: every slot must be present."""
+        return min((_union(w.trigger() for w in slot.options) for slot in self.slots), key=_size)
+
 
 @dataclass(frozen=True)
 class And(Node):
@@ -385,6 +403,11 @@ class And(Node):
         for c in self.children:
             yield from c.words()
 
+    def trigger(self) -> Trigger | None:
+        """Return the narrowest condition of a child: every child must hold."""
+        known = [t for t in (c.trigger() for c in self.children) if t is not None]
+        return min(known, key=_size) if known else None
+
     def hits(self, doc: Doc) -> list[Hit]:
         """Return the children's hits when every child holds (a ``not`` child adds none)."""
         if not self.matches(doc):
@@ -403,25 +426,53 @@ class Or(Node):
         return any(c.matches(doc) for c in self.children)
 
     def compile(self) -> Callable[[Doc], bool]:
-        """Return one set test for all one-token words, then the other children."""
+        """Return one set test for all one-token words, then only the children a document can meet.
+
+        Each other child is filed under the forms and compound parts of its trigger, so a
+        comment evaluates the few children whose words it holds, not every near() of a theme.
+        """
         words = [c for c in self.children if isinstance(c, Word)]
         simple = frozenset(w.parts[0] for w in words if w.plain)
         inside = frozenset(w.parts[0] for w in words if w.single_compound)
         either = simple | inside
-        others = [c.compile() for c in self.children
-                  if not (isinstance(c, Word) and (c.plain or c.single_compound))]
+        rest = [c for c in self.children if not (isinstance(c, Word) and (c.plain or c.single_compound))]
+        others = [c.compile() for c in rest]
+        always: list[int] = []
+        by_form: dict[str, list[int]] = {}
+        by_part: dict[str, list[int]] = {}
+        for k, child in enumerate(rest):
+            condition = child.trigger()
+            if condition is None:
+                always.append(k)
+                continue
+            for form in condition[0]:
+                by_form.setdefault(form, []).append(k)
+            for part in condition[1]:
+                by_part.setdefault(part, []).append(k)
+        form_keys, part_keys = frozenset(by_form), frozenset(by_part)
 
         def any_of(doc: Doc) -> bool:
             if not either.isdisjoint(doc.formset):
                 return True
             if inside and doc.parts and not inside.isdisjoint(doc.parts):
                 return True
-            for p in others:
-                if p(doc):
+            candidates = set(always)
+            for form in form_keys.intersection(doc.formset):
+                candidates.update(by_form[form])
+            if doc.parts:
+                for part in part_keys.intersection(doc.parts):
+                    candidates.update(by_part[part])
+            for k in sorted(candidates):
+                if others[k](doc):
                     return True
             return False
 
         return any_of
+
+    def trigger(self) -> Trigger | None:
+        """Return the union of the children's conditions (none when a child has none)."""
+        conditions = [c.trigger() for c in self.children]
+        return None if any(t is None for t in conditions) else _union(conditions)
 
     def words(self) -> Iterable[Word]:
         """Yield the words of all children."""
@@ -460,6 +511,24 @@ class Never(Node):
     def matches(self, doc: Doc) -> bool:
         """Return False."""
         return False
+
+    def trigger(self) -> Trigger:
+        """Return a condition no document meets."""
+        return frozenset(), frozenset()
+
+
+def _union(conditions: Iterable[Trigger | None]) -> Trigger:
+    forms: set[str] = set()
+    parts: set[str] = set()
+    for condition in conditions:
+        assert condition is not None
+        forms.update(condition[0])
+        parts.update(condition[1])
+    return frozenset(forms), frozenset(parts)
+
+
+def _size(condition: Trigger) -> int:
+    return len(condition[0]) + len(condition[1])
 
 
 # --- parsing --------------------------------------------------------------------------
