@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -218,8 +219,11 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     return "".join(parts), starts, ends
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+_PERSON_POS = ("名詞", "固有名詞", "人名")
+
+
+class _Tok(NamedTuple):
+    # A tuple, not a dataclass: the masker builds one per token of every comment.
     start: int
     end: int
     surface: str
@@ -228,7 +232,7 @@ class _Tok:
 
     @property
     def is_person(self) -> bool:
-        return self.pos[:3] == ("名詞", "固有名詞", "人名")
+        return self.pos[:3] == _PERSON_POS
 
     @property
     def is_noun(self) -> bool:
@@ -265,12 +269,16 @@ def _tokens(text: str, norm: str) -> _Tokens:
         # read the normalised text itself, which they always spell.
         raw = tokenize_many([norm], cache="memory")[0]
         offsets = token_offsets(norm, raw)
-    out = []
-    for (start, end), (surface, pos, _) in zip(offsets, raw):
-        parts = tuple(pos.split(","))
-        unknown = parts[-1] == UNKNOWN_POS
-        out.append(_Tok(start, end, surface, parts[:-1] if unknown else parts, unknown))
-    return _Tokens(out)
+    return _Tokens(_Tok(start, end, surface, *_pos_fields(pos))
+                   for (start, end), (surface, pos, _) in zip(offsets, raw))
+
+
+@lru_cache(maxsize=4096)
+def _pos_fields(pos: str) -> tuple[tuple[str, ...], bool]:
+    """Split a part of speech once per distinct string: its fields, and whether janome guessed the word."""
+    parts = tuple(pos.split(","))
+    unknown = parts[-1] == UNKNOWN_POS
+    return (parts[:-1] if unknown else parts), unknown
 
 
 @lru_cache(maxsize=4096)
@@ -522,6 +530,12 @@ def _followed_by_place(tokens: Sequence[_Tok], k: int, rules: PrivacyRules) -> b
 
 
 def _reads_as_person(tok: _Tok) -> bool:
+    """Whether ``tok`` reads as a person's name (decided once per distinct word, see ``_person_reading``)."""
+    return _person_reading(tok.surface, tok.pos, tok.unknown)
+
+
+@lru_cache(maxsize=65536)
+def _person_reading(surface: str, pos: tuple[str, ...], unknown: bool) -> bool:
     """True for a 人名 token, or a kanji word that janome reads as a surname elsewhere.
 
     In context janome tags many surnames as places, organisations or plain nouns
@@ -529,14 +543,13 @@ def _reads_as_person(tok: _Tok) -> bool:
     is the cheaper mistake. Kana words (みどりの風, ひかり), countries and one-kanji
     plain nouns (森, 林) are left alone.
     """
-    if tok.is_person:
+    if pos[:3] == _PERSON_POS:
         return True
-    if tok.unknown or not _KANJI_ONLY.match(tok.surface):
+    if unknown or not _KANJI_ONLY.match(surface):
         return False
-    if tok.pos[1] == "固有名詞" and tok.pos[3:4] != ("国",):
-        return _is_person_word(tok.surface) or (
-            len(tok.surface) >= 2 and _is_person_word(tok.surface, with_honorific=True))
-    return tok.pos[1] == "一般" and len(tok.surface) >= 2 and _is_person_word(tok.surface)
+    if pos[1] == "固有名詞" and pos[3:4] != ("国",):
+        return _is_person_word(surface) or (len(surface) >= 2 and _is_person_word(surface, with_honorific=True))
+    return pos[1] == "一般" and len(surface) >= 2 and _is_person_word(surface)
 
 
 def _tagged_names(tokens: Sequence[_Tok], rules: PrivacyRules) -> list[tuple[int, int]]:

@@ -94,11 +94,14 @@ def decode_tokens(value: object, text: str | None = None) -> tuple[RawToken, ...
     if not isinstance(data, list):
         return None
     out: list[RawToken] = []
-    for item in data:
-        if (not isinstance(item, list) or len(item) != 3
-                or not all(isinstance(part, str) for part in item) or not item[1]):
+    append = out.append
+    for item in data:  # exact types, tested inline: a warm run checks every token of every comment
+        if type(item) is not list or len(item) != 3:
             return None
-        out.append((item[0], item[1], item[2]))
+        surface, pos, base = item
+        if type(surface) is not str or type(pos) is not str or type(base) is not str or not pos:
+            return None
+        append((surface, pos, base))
     if text is not None and _spelling(t[0] for t in out) != _spelling(
             normalize(piece) for piece in split_for_tokenizer(text)):
         return None

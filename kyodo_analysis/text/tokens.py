@@ -338,12 +338,56 @@ def content_words(
     return content_word_filter(stopwords=stopwords, exclude=exclude, compound=compound)(tokens)
 
 
+class ContentWordFilter:
+    """:func:`content_words` with its janome filters built once, for many comments.
+
+    Without compound nouns every step keeps, drops or rewrites a token on its own, so
+    the chain runs once per distinct token of the corpus and its answer is reused
+    (a 10,000-respondent survey has ~550,000 tokens but ~13,000 distinct ones). With
+    ``compound=True`` neighbours join, and the chain runs over each comment.
+    """
+
+    def __init__(self, steps: Sequence[TokenFilter], *, per_token: bool) -> None:
+        self.steps = list(steps)
+        self.per_token = per_token
+        self._decided: dict[RawToken, Token | None] = {}
+
+    def _chain(self, tokens: Iterable[Token]) -> list[Token]:
+        # CompoundNounFilter mutates the tokens it joins, so it gets copies.
+        stream: Iterable[Token] = (Token(t.surface, t.part_of_speech, t.base_form) for t in tokens)
+        for step in self.steps:
+            stream = step(stream)
+        return list(stream)
+
+    def __call__(self, tokens: Iterable[Token]) -> list[Token]:
+        """Return the content words of ``tokens`` (``Token`` objects)."""
+        if not self.per_token:
+            return self._chain(tokens)
+        return self.raw((t.surface, t.part_of_speech, t.base_form) for t in tokens)
+
+    def raw(self, tokens: Iterable[RawToken]) -> list[Token]:
+        """Return the content words of raw ``(surface, part_of_speech, base_form)`` tokens."""
+        if not self.per_token:
+            return self._chain(Token(*t) for t in tokens)
+        decided = self._decided
+        out = []
+        for token in tokens:
+            try:
+                word = decided[token]
+            except KeyError:
+                kept = self._chain([Token(*token)])
+                word = decided[token] = kept[0] if kept else None
+            if word is not None:
+                out.append(word)
+        return out
+
+
 def content_word_filter(
     *,
     stopwords: Iterable[str] | None = None,
     exclude: Iterable[str] = (),
     compound: bool = False,
-) -> Callable[[Iterable[Token]], list[Token]]:
+) -> ContentWordFilter:
     """Return :func:`content_words` with its filters built once, for many comments."""
     if stopwords is None:
         stopwords = load_stopwords()
@@ -359,15 +403,7 @@ def content_word_filter(
         BaseFormFilter(),
         BaseFormStopFilter([*stopwords, *exclude]),
     ]
-
-    def apply(tokens: Iterable[Token]) -> list[Token]:
-        # CompoundNounFilter mutates the tokens it joins, so it gets copies.
-        stream: Iterable[Token] = (Token(t.surface, t.part_of_speech, t.base_form) for t in tokens)
-        for step in steps:
-            stream = step(stream)
-        return list(stream)
-
-    return apply
+    return ContentWordFilter(steps, per_token=not compound)
 
 
 def _word_list(text: str) -> frozenset[str]:

@@ -86,7 +86,7 @@ def comment_words(
     # Names go like excluded words: never counted, never inside a compound.
     excluded = [normalize(w) for w in exclude] + sorted(names)
     keep = content_word_filter(stopwords=stop, exclude=excluded, compound=compound)  # built once, not per comment
-    words = dict(zip(unique, (keep(Token(*r) for r in raw) for raw in cleaned)))
+    words = dict(zip(unique, (keep.raw(raw) for raw in cleaned)))
     return CommentWords([list(words[t]) for t in texts], frozenset(names))
 
 
