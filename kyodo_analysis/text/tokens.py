@@ -89,11 +89,15 @@ def default_user_dictionary() -> str:
     return str(resources.files("kyodo_analysis") / "data" / "userdict.csv")
 
 
-@lru_cache(maxsize=None)
 def get_tokenizer(user_dictionary: str | None = None) -> Tokenizer:
-    """Return a janome Tokenizer loaded with the domain user dictionary (cached)."""
-    if user_dictionary is None:
-        user_dictionary = default_user_dictionary()
+    """Return a janome Tokenizer loaded with the domain user dictionary (one per dictionary file)."""
+    return _tokenizer_for(default_user_dictionary() if user_dictionary is None else str(user_dictionary))
+
+
+@lru_cache(maxsize=None)
+def _tokenizer_for(user_dictionary: str) -> Tokenizer:
+    # Keyed by the file itself: get_tokenizer() and get_tokenizer(None) are one tokenizer,
+    # not two copies of the dictionary (~15 MiB each, copied again into every forked worker).
     tokenizer = Tokenizer()
     tokenizer.user_dic = DomainUserDictionary(user_dictionary)
     return tokenizer
