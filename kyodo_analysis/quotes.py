@@ -38,7 +38,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from .text.cache import tokenize_many
-from .text.tokens import UNKNOWN_POS, get_tokenizer, token_offsets
+from .text.tokens import UNKNOWN_POS, RawToken, get_tokenizer, token_offsets
 from .rules.load import default_theme_names
 from .rules.ruleset import RuleSet
 from .rules.tag import with_matched_words
@@ -256,8 +256,8 @@ class _Tokens(list):
         return bisect_left(self.starts, pos)
 
 
-def _tokens(text: str, norm: str) -> _Tokens:
-    """Return the run's tokens of ``text`` (janome reads it once per run) with offsets in ``norm``.
+def _run_tokens(text: str, norm: str) -> tuple[tuple[RawToken, ...], list[tuple[int, int]]]:
+    """Return the run's tokens of ``text`` (janome reads it once per run) and their offsets in ``norm``.
 
     Only the run's memory is used, never the disk cache: the masker also reads cells that
     are dropped at load (names, e-mail addresses of web forms), which must not be stored.
@@ -269,6 +269,10 @@ def _tokens(text: str, norm: str) -> _Tokens:
         # read the normalised text itself, which they always spell.
         raw = tokenize_many([norm], cache="memory")[0]
         offsets = token_offsets(norm, raw)
+    return raw, offsets
+
+
+def _as_toks(raw: Sequence[RawToken], offsets: Sequence[tuple[int, int]]) -> _Tokens:
     return _Tokens(_Tok(start, end, surface, *_pos_fields(pos))
                    for (start, end), (surface, pos, _) in zip(offsets, raw))
 
@@ -797,15 +801,26 @@ def find_personal_data(text: str, *, allow: Iterable[str] | None = None,
 def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], ...]:
     # Word counts and quotes ask about the same comments: each is examined once per run.
     norm, starts, ends = normalise_with_offsets(text)
-    tokens = _tokens(text, norm)
+    raw, offsets = _run_tokens(text, norm)
     contacts = _contact_spans(norm, rules)
-    found = (_suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules)
-             + _names_after_contacts(tokens, contacts, rules) + _romaji_names(norm, rules)
-             + _partly_masked_names(norm, rules))
+    suffixes, _ = _suffix_pattern(rules)
+    tokens: _Tokens | None = None
+    # The token-based finders can find something only after an honorific or title, a
+    # contact, or at a word that reads as a name; most comments have none of these.
+    if (contacts or (suffixes is not None and suffixes.search(norm))
+            or any(_person_reading(surface, *_pos_fields(pos)) for surface, pos, _ in raw)):
+        tokens = _as_toks(raw, offsets)
+        found = _suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules) + _names_after_contacts(
+            tokens, contacts, rules)
+    else:
+        found = []
+    found += _romaji_names(norm, rules) + _partly_masked_names(norm, rules)
     names = {norm[s:e] for s, e in found}
     masked_names = {n for n in names if not rules.is_allowed(n)}
     spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
-    spans += _other_occurrences(norm, tokens, masked_names, rules)
+    if masked_names:
+        spans += _other_occurrences(norm, tokens if tokens is not None else _as_toks(raw, offsets),
+                                    masked_names, rules)
     # janome reads 山田花子 as 山田 + 花子: the parts of an allowed name stay with it.
     spans = _inside_allowed(spans, _allowed_spans(norm, rules))
     spans += _readings_after(norm, spans)
