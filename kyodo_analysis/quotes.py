@@ -256,6 +256,9 @@ class _Tokens(list):
         return bisect_left(self.starts, pos)
 
 
+_ANY_SPACE = re.compile(r"\s+")
+
+
 def _run_tokens(text: str, norm: str) -> tuple[tuple[RawToken, ...], list[tuple[int, int]]]:
     """Return the run's tokens of ``text`` (janome reads it once per run) and their offsets in ``norm``.
 
@@ -801,15 +804,17 @@ def find_personal_data(text: str, *, allow: Iterable[str] | None = None,
 def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], ...]:
     # Word counts and quotes ask about the same comments: each is examined once per run.
     norm, starts, ends = normalise_with_offsets(text)
-    raw, offsets = _run_tokens(text, norm)
+    raw = tokenize_many([text], cache="memory")[0]
     contacts = _contact_spans(norm, rules)
     suffixes, _ = _suffix_pattern(rules)
     tokens: _Tokens | None = None
     # The token-based finders can find something only after an honorific or title, a
-    # contact, or at a word that reads as a name; most comments have none of these.
+    # contact, or at a word that reads as a name; most comments have none of these, and
+    # their tokens are never placed in the text.
     if (contacts or (suffixes is not None and suffixes.search(norm))
-            or any(_person_reading(surface, *_pos_fields(pos)) for surface, pos, _ in raw)):
-        tokens = _as_toks(raw, offsets)
+            or any(_person_reading(surface, *_pos_fields(pos)) for surface, pos, _ in raw)
+            or _ANY_SPACE.sub("", "".join(t[0] for t in raw)) != _ANY_SPACE.sub("", norm)):
+        tokens = _as_toks(*_run_tokens(text, norm))
         found = _suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules) + _names_after_contacts(
             tokens, contacts, rules)
     else:
@@ -819,7 +824,7 @@ def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], 
     masked_names = {n for n in names if not rules.is_allowed(n)}
     spans = [(s, e) for s, e in found if norm[s:e] in masked_names]
     if masked_names:
-        spans += _other_occurrences(norm, tokens if tokens is not None else _as_toks(raw, offsets),
+        spans += _other_occurrences(norm, tokens if tokens is not None else _as_toks(*_run_tokens(text, norm)),
                                     masked_names, rules)
     # janome reads 山田花子 as 山田 + 花子: the parts of an allowed name stay with it.
     spans = _inside_allowed(spans, _allowed_spans(norm, rules))

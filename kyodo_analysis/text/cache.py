@@ -469,6 +469,10 @@ def tokenize_many(
     progress: bool | None = None,
 ) -> list[tuple[RawToken, ...]]:
     """Tokenise many texts; each distinct text at most once, reusing the disk cache."""
+    if cache is not False:
+        _memo_fingerprint()
+        if all(t in _memo for t in texts):  # read earlier in this run (the masker asks per comment)
+            return [_memo[t] for t in texts]
     results = dict(iter_tokenized(texts, cache=cache, processes=processes, progress=progress))
     return [results[t] for t in texts]
 
