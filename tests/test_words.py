@@ -86,3 +86,53 @@ def test_the_report_shows_no_symbols_names_or_one_off_words(tmp_path):
     page = (result.out_dir / "index.html").read_text("utf-8")
     key_lines = [line for line in page.splitlines() if "よく出る語" in line or "強い組み合わせ" in line]
     assert key_lines and not any("千葉" in line or "-（" in line or "example" in line for line in key_lines)
+
+
+# --- word lists kept in the cache's derived table ----------------------------------------
+
+_CACHED_COMMENTS = [
+    "市民と職員が対等に話し合える場が大切だと思いました。",
+    "受付の山田さんに相談して、情報共有の仕組みを作りたい。",
+    "山田さんの説明で協働の目的がよく分かりました。",
+    "連絡は090-1234-5678まで。地域の課題を一緒に考えたい。",
+]
+
+
+def _forget_run():
+    from kyodo_analysis import quotes
+    from kyodo_analysis.text.cache import forget_run_tokens
+
+    forget_run_tokens()
+    quotes._find_cached.cache_clear()
+
+
+def test_a_second_run_reads_its_word_lists_from_the_cache_with_the_same_words(fresh_token_cache, monkeypatch):
+    first = W.comment_words(_CACHED_COMMENTS)
+    _forget_run()  # a new run: nothing in memory
+    looked_at = []
+    real = W.without_personal_data
+    monkeypatch.setattr(W, "without_personal_data", lambda text, raw: looked_at.append(text) or real(text, raw))
+    second = W.comment_words(_CACHED_COMMENTS)
+    assert looked_at == []  # neither janome nor the masker was asked again
+    assert [[(t.base_form, t.part_of_speech) for t in ws] for ws in second.words] == \
+        [[(t.base_form, t.part_of_speech) for t in ws] for ws in first.words]
+    assert second.names == first.names == {"山田"}
+    assert all("山田" not in [t.base_form for t in ws] for ws in second.words)
+
+
+def test_cached_word_lists_follow_the_exclusions_and_a_damaged_one_is_rebuilt(fresh_token_cache):
+    from kyodo_analysis.text.cache import open_cache
+
+    with_kyodo = W.comment_words(_CACHED_COMMENTS, exclude=())
+    without = W.comment_words(_CACHED_COMMENTS, exclude=("協働",))
+    assert "協働" in [t.base_form for t in with_kyodo.words[2]]
+    assert "協働" not in [t.base_form for t in without.words[2]]
+    store = open_cache()
+    rows = store._db.execute("SELECT producer, key FROM derived WHERE producer LIKE 'words:%'").fetchall()
+    assert len({producer for producer, _ in rows}) == 2  # one list per set of exclusions
+    store._db.execute("UPDATE derived SET value = '[[[\"偽\", 1]], []]' WHERE producer LIKE 'words:%'")
+    store.close()
+    _forget_run()
+    with pytest.warns(UserWarning, match="読めない項目"):
+        again = W.comment_words(_CACHED_COMMENTS, exclude=("協働",))
+    assert [[t.base_form for t in ws] for ws in again.words] == [[t.base_form for t in ws] for ws in without.words]

@@ -1,17 +1,14 @@
 """Tagging comments with themes, and the analyses built on the tags (shares, group comparison)."""
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Collection, Sequence
-from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 
 from ..errors import OptionError
 from ..input.layout import CITIZENS, STAFF
-from ..text.cache import map_tokenized, open_cache, tokenize_many
+from ..text.cache import map_tokenized, open_cache, source_digest, tokenize_many
 from ..text.tokens import RawToken, normalize, token_offsets
 from .expression import Doc
 from .kwic import KWIC_CONTEXT_COLUMNS, _char_map
@@ -69,25 +66,9 @@ def tag_texts(
 _TAG_SEP = "\x1f"
 
 
-@lru_cache(maxsize=1)
-def _engine_digest() -> str:
-    """Return an id of the matching code, so a changed engine never reuses old tags.
-
-    Every source file of the rules and text packages counts, whatever its name, so moving
-    code between modules (or adding one) can never leave a stale tag in use.
-    """
-    h = hashlib.sha256()
-    package = resources.files("kyodo_analysis")
-    for folder in ("rules", "text"):
-        for module in sorted((m for m in (package / folder).iterdir() if m.name.endswith(".py")), key=lambda m: m.name):
-            h.update(f"{folder}/{module.name}\0".encode())
-            h.update(module.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def _producer_id(ruleset: RuleSet) -> str:
     """Return the cache id of tags made by ``ruleset``; empty when it has no digest."""
-    return f"themes:{ruleset.digest}:{_engine_digest()}" if ruleset.digest else ""
+    return f"themes:{ruleset.digest}:{source_digest('rules', 'text')}" if ruleset.digest else ""
 
 
 def tag_comments(

@@ -20,6 +20,8 @@ import sqlite3
 import sys
 import warnings
 from collections import OrderedDict
+from functools import lru_cache
+from importlib import resources
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -234,6 +236,26 @@ class TokenCache:
                 stacklevel=2,
             )
             self.rejected = 0
+
+
+@lru_cache(maxsize=None)
+def source_digest(*names: str) -> str:
+    """Return an id of the package's code under ``names`` (folders or modules), for derived values.
+
+    A result stored in the ``derived`` table names the code that made it, so changed code
+    never reuses an old result. Every source file of a folder counts, whatever its name,
+    so moving code between modules (or adding one) can never leave a stale value in use.
+    """
+    h = hashlib.sha256()
+    package = resources.files("kyodo_analysis")
+    for name in names:
+        entry = package / name
+        modules = ([entry] if not entry.is_dir() else
+                   sorted((m for m in entry.iterdir() if m.name.endswith(".py")), key=lambda m: m.name))
+        for module in modules:
+            h.update(f"{name}/{module.name}\0".encode())
+            h.update(module.read_bytes())
+    return h.hexdigest()[:16]
 
 
 # Where tokens may come from and go to: True (memory and disk), "memory", False, or a store.

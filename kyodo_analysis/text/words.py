@@ -15,7 +15,10 @@ frequency table (a name mentioned once is most likely a name).
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..quotes import NAME_MASK, default_privacy, find_personal_data, normalise_with_offsets
-from .cache import tokenize_many
+from .cache import open_cache, source_digest, tokenize_many
 from .tokens import DEFAULT_EXCLUDE, RawToken, Token, content_word_filter, load_stopwords, normalize, token_offsets
 
 # A word must occur in at least this many comments to be published in a frequency table.
@@ -76,18 +79,97 @@ def comment_words(
     """Return each text's content words (base form), with personal data and excluded words left out."""
     texts = [str(t) for t in texts]
     unique = list(dict.fromkeys(texts))  # a comment written twice is read and filtered once
+    stop = load_stopwords()
+    excluded = [normalize(w) for w in exclude]
+    if compound:
+        found = _compound_words(unique, stop, excluded, cache)
+    else:
+        found = _plain_words(unique, stop, excluded, cache)
+    names = frozenset(n for _, found_names in found.values() for n in found_names if n)
+    # A name found in any comment is left out of every comment, as an excluded word would be:
+    # without compounds, leaving a word out afterwards is the same as excluding it up front.
+    words = {t: [w for w in ws if w.base_form not in names] for t, (ws, _) in found.items()}
+    return CommentWords([list(words[t]) for t in texts], names)
+
+
+def _compound_words(unique: Sequence[str], stop: frozenset[str], excluded: list[str],
+                    cache: bool) -> dict[str, tuple[list[Token], list[str]]]:
     cleaned: list[list[RawToken]] = []
-    names: set[str] = set()
+    found_names: list[list[str]] = []
     for text, raw in zip(unique, tokenize_many(unique, cache=cache)):
         kept, found = without_personal_data(text, raw)
         cleaned.append(kept)
-        names.update(n for n in found if n)
-    stop = load_stopwords()
-    # Names go like excluded words: never counted, never inside a compound.
-    excluded = [normalize(w) for w in exclude] + sorted(names)
-    keep = content_word_filter(stopwords=stop, exclude=excluded, compound=compound)  # built once, not per comment
-    words = dict(zip(unique, (keep.raw(raw) for raw in cleaned)))
-    return CommentWords([list(words[t]) for t in texts], frozenset(names))
+        found_names.append(found)
+    # Names go like excluded words: never counted, never inside a compound (joined words
+    # depend on their neighbours, so here they are excluded before joining).
+    names = sorted({n for found in found_names for n in found if n})
+    keep = content_word_filter(stopwords=stop, exclude=excluded + names, compound=True)
+    return {text: (keep.raw(kept), found) for text, kept, found in zip(unique, cleaned, found_names)}
+
+
+def _plain_words(unique: Sequence[str], stop: frozenset[str], excluded: list[str],
+                 cache: bool) -> dict[str, tuple[list[Token], list[str]]]:
+    """Each text's content words and the names found in it, kept in the cache's derived table."""
+    keep = content_word_filter(stopwords=stop, exclude=excluded)  # built once, not per comment
+    found: dict[str, tuple[list[Token], list[str]]] = {}
+    store = open_cache() if cache is True else None
+    try:
+        producer = _words_producer(stop, excluded) if store is not None else ""
+        keys = {t: store.key(t) for t in unique} if store is not None else {}
+        if producer:
+            stored = store.get_derived(producer, list(keys.values()))
+            for text, key in keys.items():
+                value = _decode_words(stored[key]) if key in stored else None
+                if value is not None:
+                    found[text] = value
+                elif key in stored:
+                    store.rejected += 1
+        todo = [t for t in unique if t not in found]
+        fresh: list[tuple[bytes, str]] = []
+        for text, raw in zip(todo, tokenize_many(todo, cache=store if store is not None else cache)):
+            kept, names = without_personal_data(text, raw)
+            found[text] = (keep.raw(kept), names)
+            if producer:
+                fresh.append((keys[text], _encode_words(*found[text])))
+        if producer:
+            store.put_derived(producer, fresh)
+    finally:
+        if store is not None:
+            store.close()
+    return found
+
+
+def _words_producer(stop: frozenset[str], excluded: Sequence[str]) -> str:
+    """Return the cache id of word lists made with these stopwords, exclusions and masking rules."""
+    rules = default_privacy()
+    fields = {f.name: sorted(v) if isinstance(v, frozenset) else v
+              for f in dataclasses.fields(rules) for v in [getattr(rules, f.name)]}
+    setup = json.dumps([sorted(stop), sorted(set(excluded)), fields], ensure_ascii=False)
+    digest = hashlib.sha256(setup.encode()).hexdigest()[:16]
+    return f"words:{digest}:{source_digest('text', 'quotes.py')}"
+
+
+def _encode_words(words: Sequence[Token], names: Sequence[str]) -> str:
+    return json.dumps([[[w.base_form, w.part_of_speech] for w in words], list(names)],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode_words(value: str) -> tuple[list[Token], list[str]] | None:
+    """Parse a stored word list as data, or return None if it is not one (damaged, foreign)."""
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if type(data) is not list or len(data) != 2 or type(data[0]) is not list or type(data[1]) is not list:
+        return None
+    words = []
+    for item in data[0]:
+        if type(item) is not list or len(item) != 2 or type(item[0]) is not str or type(item[1]) is not str:
+            return None
+        words.append(Token(item[0], item[1], item[0]))
+    if not all(type(n) is str for n in data[1]):
+        return None
+    return words, data[1]
 
 
 def word_counts(
