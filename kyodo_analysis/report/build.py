@@ -147,10 +147,10 @@ class _Writer:
                     plots.warm_up()  # each worker would otherwise parse the 4 MB font itself
                     # Costliest first, so no worker is left alone with a big figure at the end.
                     order = sorted(range(len(_JOBS)), key=lambda i: -self.jobs[i].cost)
-                    # One fresh fork per figure: a worker that drew a word cloud would keep its
-                    # ~80 MiB of image buffers into the next figure (peak 430 → 397 MiB on the sample).
-                    with multiprocessing.get_context("fork").Pool(
-                            processes, initializer=_default_sigterm, maxtasksperchild=1) as pool:
+                    # Workers are all forked here, from this thread: a pool that replaced them
+                    # (maxtasksperchild) would fork from its handler thread and can hang when
+                    # another thread holds a lock (seen under pytest-xdist).
+                    with multiprocessing.get_context("fork").Pool(processes, initializer=_default_sigterm) as pool:
                         done = dict(zip(order, pool.imap(_render, order, chunksize=1)))
                     results = [done[i] for i in range(len(_JOBS))]
                 else:
