@@ -106,3 +106,50 @@ def _context(raw: list[Path]) -> sections.ReportContext:
         rules=rules, years=[2017], period="2017", survey_title=plots.SURVEY, exclude=("協働",),
         frequencies=words.frequencies, edges=plots.cooccurrence(words.documents), network_words=60,
         network_min_jaccard=0.1)
+
+
+def draw_and_note_what_the_worker_holds(counts: pd.DataFrame, *, note: str) -> Axes:
+    """Draw the example figure, and write down which process drew it and what that process holds."""
+    import json
+    import os
+
+    from kyodo_analysis.text import cache
+
+    Path(note).write_text(json.dumps({"pid": os.getpid(), "tokens_in_memory": len(cache._memo)}), "utf-8")
+    return draw_respondents(counts)
+
+
+def test_figure_workers_are_forked_before_the_analysis_and_get_picklable_draws(raw, tmp_path, monkeypatch):
+    # A worker forked at the end would be a copy of the whole analysis (the run's tokens,
+    # janome, scipy): forked first, it holds none of it, and its figure still comes out whole.
+    import json
+    import os
+    from functools import partial
+
+    note = tmp_path / "worker.json"
+
+    def noted_section(ctx: sections.ReportContext) -> list[FigureSpec]:
+        return [FigureSpec("noted", "回答者数", "区分ごとの回答者数です。",
+                           count=lambda: respondent_counts(ctx.respondents),
+                           draw=partial(draw_and_note_what_the_worker_holds, note=str(note)))]
+
+    monkeypatch.setattr(build, "SECTIONS", (*sections.SECTIONS, noted_section))
+    result = build.build_report(raw, tmp_path / "out", formats=("png",), processes=2)
+    seen = json.loads(note.read_text("utf-8"))
+    assert seen["pid"] != os.getpid()
+    assert seen["tokens_in_memory"] == 0
+    from kyodo_analysis.text import cache
+    assert len(cache._memo) > 0  # the parent read the comments' tokens after the workers were forked
+    assert (tmp_path / "out" / result.figures[-1].files[0]).read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_draw_that_cannot_be_pickled_is_drawn_in_the_main_process(raw, tmp_path, monkeypatch):
+    def lambda_section(ctx: sections.ReportContext) -> list[FigureSpec]:
+        return [FigureSpec("by_lambda", "回答者数", "区分ごとの回答者数です。",
+                           count=lambda: respondent_counts(ctx.respondents),
+                           draw=lambda counts: draw_respondents(counts))]
+
+    monkeypatch.setattr(build, "SECTIONS", (*sections.SECTIONS, lambda_section))
+    result = build.build_report(raw, tmp_path / "out", formats=("png",), processes=2)
+    assert result.figures[-1].name == "by_lambda"
+    assert (tmp_path / "out" / result.figures[-1].files[0]).read_bytes().startswith(b"\x89PNG")

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.pool import Pool
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +35,7 @@ from ..rules.ruleset import RuleSet
 from ..rules.tag import compare_groups, tag_comments
 from ..text.tokens import DEFAULT_EXCLUDE
 from ..text.words import WordData, word_data  # noqa: F401  (WordData is part of this module's API)
-from .html import _FigureJob, render_index
+from .html import render_index
 from ..group_work import group_statements
 from .sections import SECTIONS, ReportContext
 from .specs import (
@@ -67,15 +70,25 @@ class Stopwatch:
                 self._report(name, elapsed)
 
 
-# Jobs hold closures, which cannot be pickled: forked workers inherit this list instead.
-_JOBS: list[tuple[_FigureJob, Path, tuple[str, ...]]] = []
+@dataclass
+class _FigureJob:
+    """One queued figure: what to draw it from, and what index.html says beside it."""
+
+    name: str
+    title: str
+    caption: str
+    draw: Callable[[pd.DataFrame], Figure | Axes]  # picklable: a module function or a partial of one
+    data: pd.DataFrame
+    key_numbers: list[str]
+    tables: list[Path]
+    cost: float = 1.0
 
 
-def _render(index: int) -> tuple[list[Path], float]:
-    """Draw, save and close job ``index`` of ``_JOBS``; return its files and seconds taken."""
-    job, stem, formats = _JOBS[index]
+def _render(draw: Callable[[pd.DataFrame], Figure | Axes], data: pd.DataFrame, stem: Path,
+            formats: tuple[str, ...]) -> tuple[list[Path], float]:
+    """Draw, save and close one figure; return its files and the seconds taken."""
     start = time.perf_counter()
-    fig = job.make()
+    fig = _figure_of(draw(data))
     try:
         written = plots.save_figure(fig, stem, formats=formats)
     finally:
@@ -83,9 +96,40 @@ def _render(index: int) -> tuple[list[Path], float]:
     return written, time.perf_counter() - start
 
 
+def _render_job(args: tuple) -> tuple[list[Path], float]:
+    return _render(*args)
+
+
+def _picklable(draw: object) -> bool:
+    try:
+        pickle.dumps(draw)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
 def _figure_of(drawn: Figure | Axes) -> Figure:
     """The Figure to save: a figure-level plot's own, or the one an axes-level draw function drew on."""
     return drawn if isinstance(drawn, Figure) else drawn.get_figure()
+
+
+@contextmanager
+def _figure_workers(processes: int) -> Iterator[Pool | None]:
+    """Fork the figure workers now, while this process holds little more than its imports.
+
+    Each worker is a copy of this process at the moment it is forked: forked before the
+    questionnaires, janome and scipy are loaded, a worker drawing a 300-dpi word cloud
+    stays far below what it would reach as a copy of the finished analysis. Jobs reach
+    the workers pickled (a draw function and its table). All are forked here, from the
+    calling thread: a pool that replaced workers (maxtasksperchild) would fork from its
+    handler thread, which can hang when another thread holds a lock.
+    """
+    if processes <= 1:
+        yield None
+        return
+    plots.warm_up()  # the workers inherit the parsed font instead of each parsing it
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_default_sigterm) as pool:
+        yield pool
 
 
 def _default_sigterm() -> None:
@@ -114,8 +158,8 @@ class _Writer:
         """Count one declared figure, write its tables (each name once) and queue its drawing."""
         data = spec.count()
         tables = [p for t in spec.tables_of(data) for p in self.table(t.frame, t.name, t.labels)]
-        self.figure(spec.name, spec.title, spec.caption, lambda: _figure_of(spec.draw(data)),
-                    spec.key_numbers(data), tables, cost=spec.cost)
+        self.figure(spec.name, spec.title, spec.caption, spec.draw, data, spec.key_numbers(data), tables,
+                    cost=spec.cost)
 
     def table(self, frame: pd.DataFrame, name: str, labels: Mapping[str, str] | None = None) -> list[Path]:
         """Write ``frame`` with Japanese column names as CSV and .xlsx; return relative paths.
@@ -132,31 +176,22 @@ class _Writer:
         self._written[name] = rel
         return rel
 
-    def figure(self, name: str, title: str, caption: str, make: Callable[[], Figure],
-               key_numbers: list[str], tables: list[Path], *, cost: float = 1.0) -> None:
+    def figure(self, name: str, title: str, caption: str, draw: Callable[[pd.DataFrame], Figure | Axes],
+               data: pd.DataFrame, key_numbers: list[str], tables: list[Path], *, cost: float = 1.0) -> None:
         """Queue one figure (``cost``: rough relative drawing time); ``render`` draws them all."""
-        self.jobs.append(_FigureJob(name, title, caption, make, key_numbers, tables, cost))
+        self.jobs.append(_FigureJob(name, title, caption, draw, data, key_numbers, tables, cost))
 
-    def render(self, processes: int) -> None:
-        """Draw and save every queued figure, in worker processes when allowed."""
-        global _JOBS
-        _JOBS = [(job, self.root / FIGURES / job.name, self.formats) for job in self.jobs]
-        try:
-            with self.watch.stage("図（全体の経過時間）"):
-                if processes > 1 and len(_JOBS) > 1:
-                    plots.warm_up()  # each worker would otherwise parse the 4 MB font itself
-                    # Costliest first, so no worker is left alone with a big figure at the end.
-                    order = sorted(range(len(_JOBS)), key=lambda i: -self.jobs[i].cost)
-                    # Workers are all forked here, from this thread: a pool that replaced them
-                    # (maxtasksperchild) would fork from its handler thread and can hang when
-                    # another thread holds a lock (seen under pytest-xdist).
-                    with multiprocessing.get_context("fork").Pool(processes, initializer=_default_sigterm) as pool:
-                        done = dict(zip(order, pool.imap(_render, order, chunksize=1)))
-                    results = [done[i] for i in range(len(_JOBS))]
-                else:
-                    results = [_render(i) for i in range(len(_JOBS))]
-        finally:
-            _JOBS = []
+    def render(self, pool: Pool | None) -> None:
+        """Draw and save every queued figure, in the worker processes of ``pool`` when there is one."""
+        work = [(job.draw, job.data, self.root / FIGURES / job.name, self.formats) for job in self.jobs]
+        with self.watch.stage("図（全体の経過時間）"):
+            # Costliest first, so no worker is left alone with a big figure at the end. A draw
+            # function that cannot be pickled (a lambda of a user's own section) is drawn here.
+            sent = ([] if pool is None or len(work) < 2 else
+                    sorted((i for i in range(len(work)) if _picklable(work[i][0])), key=lambda i: -self.jobs[i].cost))
+            done = dict(zip(sent, pool.imap(_render_job, [work[i] for i in sent], chunksize=1))) if sent else {}
+            done.update((i, _render(*work[i])) for i in range(len(work)) if i not in done)
+            results = [done[i] for i in range(len(work))]
         for job, (written, seconds) in zip(self.jobs, results):
             self.watch.timings[f"図: {job.name}"] = seconds
             self.figures.append(ReportFigure(job.name, job.title, job.caption, job.key_numbers,
@@ -216,73 +251,74 @@ def _build_report(
 ) -> ReportResult:
     check_replaceable(out_dir)
     watch = Stopwatch(on_stage)
-    with watch.stage("読み込み"):
-        survey = load_questionnaires(paths, year=year) if survey is None else survey
-        rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
-    respondents = survey.respondents.dropna(subset=["fiscal_year"])
-    comments = _printable_places(survey.comments.dropna(subset=["fiscal_year"]))
-    years = sorted(int(y) for y in respondents["fiscal_year"].unique())
-    if not years:
-        raise ReportError("回答者が 1 人もいないため、報告書を作れません。")
-    period = period_stem(years)
-    notes = list(survey.notes)
-    # --chapter-year must be loaded; else --year when it is, else the latest year.
-    chapter_fy = chapter.chapter_year(years, chapter_year if chapter_year is not None
-                                      else year if year in years else None)
-
     workers = default_processes() if processes is None else processes
-    with watch.stage("テーマ判定"):
-        # Comments not yet in the token cache are tokenised and tagged on every core.
-        tagged = tag_comments(comments, rules=rules, processes=workers)
-        fixed = apply_corrections(
-            tagged, load_corrections(find_corrections(paths) if corrections is None else corrections,
-                                     themes=rules.names), themes=rules.names)
-        tagged = fixed.tagged
-        notes += fixed.notes
-    with watch.stage("語の集計"):
-        words = word_data(comments, exclude=exclude)
-        edges = plots.cooccurrence(words.documents, top_n=network_words, min_jaccard=network_min_jaccard)
-    shares = intent_shares(respondents)
-    comparison = compare_groups(tagged, themes=rules.names) if len(tagged) else None
+    with _figure_workers(workers) as figure_pool:
+        with watch.stage("読み込み"):
+            survey = load_questionnaires(paths, year=year) if survey is None else survey
+            rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
+        respondents = survey.respondents.dropna(subset=["fiscal_year"])
+        comments = _printable_places(survey.comments.dropna(subset=["fiscal_year"]))
+        years = sorted(int(y) for y in respondents["fiscal_year"].unique())
+        if not years:
+            raise ReportError("回答者が 1 人もいないため、報告書を作れません。")
+        period = period_stem(years)
+        notes = list(survey.notes)
+        # --chapter-year must be loaded; else --year when it is, else the latest year.
+        chapter_fy = chapter.chapter_year(years, chapter_year if chapter_year is not None
+                                          else year if year in years else None)
 
-    with atomic_directory(out_dir) as root:
-        out = _Writer(root, formats, watch)
-        ctx = ReportContext(
-            respondents=respondents, comments=comments, choices=survey.choices, tagged=tagged, shares=shares,
-            comparison=comparison, rules=rules, years=years, period=period, survey_title=survey_title,
-            exclude=exclude, frequencies=words.frequencies, edges=edges, network_words=network_words,
-            network_min_jaccard=network_min_jaccard, notes=notes, groups=survey.groups,
-            statements=_printable_places(survey.statements))
-        for section in SECTIONS:
-            for spec in section(ctx):
-                out.add(spec)
+        with watch.stage("テーマ判定"):
+            # Comments not yet in the token cache are tokenised and tagged on every core.
+            tagged = tag_comments(comments, rules=rules, processes=workers)
+            fixed = apply_corrections(
+                tagged, load_corrections(find_corrections(paths) if corrections is None else corrections,
+                                         themes=rules.names), themes=rules.names)
+            tagged = fixed.tagged
+            notes += fixed.notes
+        with watch.stage("語の集計"):
+            words = word_data(comments, exclude=exclude)
+            edges = plots.cooccurrence(words.documents, top_n=network_words, min_jaccard=network_min_jaccard)
+        shares = intent_shares(respondents)
+        comparison = compare_groups(tagged, themes=rules.names) if len(tagged) else None
 
-        extra = _quotes_table(out, tagged, rules, period)
-        if fixed.count:
-            extra.append(("テーマの手作業の修正", out.table(fixed.applied, f"{period}_theme_corrections")))
-        out.render(workers)
-        with watch.stage("Word"):
-            _write_chapter(root, out.figures, respondents=respondents, tagged=tagged, shares=shares,
-                           comparison=comparison, years=years, year=chapter_fy, workshop=survey_title, period=period,
-                           statements=survey.statements)
-        with watch.stage("index.html"):
-            counts = (f"{plots.years_label(years)}・回答者 {len(respondents)}人・"
-                      f"自由記述 {len(comments)}件・手作業で修正したテーマ {fixed.count}件")
-            page = render_index(
-                out.figures, title=f"{survey_title} 集計結果（{plots.years_label(years)}）",
-                sources=[shown(p.name) for p in paths], counts=counts, notes=notes,
-                problems=survey.problems, extra_tables=extra, invented=all(is_sample(p) for p in paths),
-                document=chapter.DOCX_NAME,
-            )
-            # A name that is not UTF-8 (in a problem message) is written escaped, never a crash.
-            (root / INDEX).write_text(page, encoding="utf-8", errors="backslashreplace")
-        figures, tables = out.figures, out.tables
-        # What this run wrote, so the next run knows what it may replace.
-        write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables)
-                                    | {Path(INDEX), Path(chapter.DOCX_NAME)}))
-        check_replaceable(out_dir)  # nothing added to the old folder while this run worked
-    return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings,
-                        document=Path(chapter.DOCX_NAME))
+        with atomic_directory(out_dir) as root:
+            out = _Writer(root, formats, watch)
+            ctx = ReportContext(
+                respondents=respondents, comments=comments, choices=survey.choices, tagged=tagged, shares=shares,
+                comparison=comparison, rules=rules, years=years, period=period, survey_title=survey_title,
+                exclude=exclude, frequencies=words.frequencies, edges=edges, network_words=network_words,
+                network_min_jaccard=network_min_jaccard, notes=notes, groups=survey.groups,
+                statements=_printable_places(survey.statements))
+            for section in SECTIONS:
+                for spec in section(ctx):
+                    out.add(spec)
+
+            extra = _quotes_table(out, tagged, rules, period)
+            if fixed.count:
+                extra.append(("テーマの手作業の修正", out.table(fixed.applied, f"{period}_theme_corrections")))
+            out.render(figure_pool)
+            with watch.stage("Word"):
+                _write_chapter(root, out.figures, respondents=respondents, tagged=tagged, shares=shares,
+                               comparison=comparison, years=years, year=chapter_fy, workshop=survey_title, period=period,
+                               statements=survey.statements)
+            with watch.stage("index.html"):
+                counts = (f"{plots.years_label(years)}・回答者 {len(respondents)}人・"
+                          f"自由記述 {len(comments)}件・手作業で修正したテーマ {fixed.count}件")
+                page = render_index(
+                    out.figures, title=f"{survey_title} 集計結果（{plots.years_label(years)}）",
+                    sources=[shown(p.name) for p in paths], counts=counts, notes=notes,
+                    problems=survey.problems, extra_tables=extra, invented=all(is_sample(p) for p in paths),
+                    document=chapter.DOCX_NAME,
+                )
+                # A name that is not UTF-8 (in a problem message) is written escaped, never a crash.
+                (root / INDEX).write_text(page, encoding="utf-8", errors="backslashreplace")
+            figures, tables = out.figures, out.tables
+            # What this run wrote, so the next run knows what it may replace.
+            write_manifest(root, sorted({p for f in figures for p in f.files} | set(tables)
+                                        | {Path(INDEX), Path(chapter.DOCX_NAME)}))
+            check_replaceable(out_dir)  # nothing added to the old folder while this run worked
+        return ReportResult(out_dir, out_dir / INDEX, figures, tables, list(survey.problems), notes, watch.timings,
+                            document=Path(chapter.DOCX_NAME))
 
 
 def _write_chapter(root: Path, figures: Sequence[object], *, respondents: pd.DataFrame, tagged: pd.DataFrame,

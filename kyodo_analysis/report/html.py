@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-
-from matplotlib.figure import Figure
 
 from ..input.survey import Problem
 from ..output_folder import GENERATOR
@@ -92,18 +89,3 @@ def render_index(
         parts.append("</ul>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
-
-
-# --- building ------------------------------------------------------------------------------
-
-
-@dataclass
-class _FigureJob:
-    name: str
-    title: str
-    caption: str
-    make: Callable[[], Figure]
-    key_numbers: list[str]
-    tables: list[Path]
-    cost: float = 1.0
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
 
@@ -79,7 +80,7 @@ def intent_section(ctx: ReportContext) -> list[FigureSpec]:
             f"{fy}_intent_by_group", f"{fy}年度 協働したいと思いますか（区分別）",
             f"「{'／'.join(ANSWERS)}」の割合。割合の分母は{NO_ANSWER}を除いた回答者数です。",
             count=lambda fy=fy: shares[shares["fiscal_year"] == fy],
-            draw=lambda part, fy=fy: plots.plot_intent_by_group(part, fiscal_year=fy, survey=title),
+            draw=partial(plots.plot_intent_by_group, fiscal_year=fy, survey=title),
             key_numbers=intent_key_numbers,
         )
         for fy in ctx.years
@@ -93,7 +94,7 @@ def intent_section(ctx: ReportContext) -> list[FigureSpec]:
             f"{ctx.period}_intent_by_group_years", "協働したいと思いますか（年度別の比較）",
             "各年度の区分別の割合を横に並べたものです。",
             count=lambda: shares,
-            draw=lambda data: plots.plot_intent_by_group_years(data, survey=title),
+            draw=partial(plots.plot_intent_by_group_years, survey=title),
             key_numbers=lambda data: [f"{fy}年度 {line}" for fy in years
                                       for line in intent_key_numbers(data[data["fiscal_year"] == fy])],
             cost=len(years),
@@ -102,7 +103,7 @@ def intent_section(ctx: ReportContext) -> list[FigureSpec]:
             f"{ctx.period}_intent_trend", f"「{POSITIVE_ANSWER}」の割合の推移",
             f"年度ごとの「{POSITIVE_ANSWER}」の割合と95%信頼区間（Wilson法）。人数の少ない年度は区間が広くなります。",
             count=lambda: shares[shares["answer"].astype(str) == POSITIVE_ANSWER],
-            draw=lambda trend: plots.plot_intent_trend(trend, survey=title),
+            draw=partial(plots.plot_intent_trend, survey=title),
             key_numbers=trend_key_numbers,
         ),
     ]
@@ -185,8 +186,8 @@ def choice_section(ctx: ReportContext) -> list[FigureSpec]:
                 specs.append(FigureSpec(
                     f"{fy}_question_ratings_{index + 1:02d}", f"{fy}年度 {rating_set_title(sets[index])}", SET_CAPTION,
                     count=lambda together=together: together.drop(columns=["fiscal_year"]),
-                    draw=lambda data, neutral=neutral_option(question_options), fy=fy: plot_rating_set(
-                        data, neutral=neutral, fiscal_year=fy, survey=title),
+                    draw=partial(plot_rating_set, neutral=neutral_option(question_options), fiscal_year=fy,
+                                 survey=title),
                     key_numbers=lambda _, lines=set_lines[index]: lines,
                     tables=lambda _, tables=set_tables[index]: tables, cost=1.5,
                 ))
@@ -199,8 +200,7 @@ def choice_section(ctx: ReportContext) -> list[FigureSpec]:
             specs.append(FigureSpec(
                 stem, f"{fy}年度 {question_title(question, role)}", caption,
                 count=lambda part=part: part.drop(columns=["fiscal_year"]),
-                draw=lambda data, neutral=neutral, fy=fy: plot_question(data, neutral=neutral, fiscal_year=fy,
-                                                                       survey=title),
+                draw=partial(plot_question, neutral=neutral, fiscal_year=fy, survey=title),
                 key_numbers=lambda _, lines=lines: lines,
                 tables=lambda _, tables=tables: tables,
             ))
@@ -237,7 +237,7 @@ def text_section(ctx: ReportContext) -> list[FigureSpec]:
         "テーマに触れたコメントの割合。* は Fisher の正確検定で p<0.05 のテーマです"
         "（テーマが多く人数も少ないので、差の目安として読んでください）。" + _others_note(tagged),
         count=lambda: ctx.comparison,
-        draw=lambda comparison: plots.plot_themes_by_group(comparison, years=years, survey=title),
+        draw=partial(plots.plot_themes_by_group, years=years, survey=title),
         key_numbers=themes_key_numbers,
     )]
     freq_table = TableSpec(f"{period}_word_frequencies", with_total(freq))  # one table for every word cloud
@@ -251,8 +251,7 @@ def text_section(ctx: ReportContext) -> list[FigureSpec]:
             "文字の大きさが出現回数を表します。" + (f"「{'・'.join(exclude)}」と" if exclude else "")
             + f"ストップワード、記号・数字、人名や連絡先、{MIN_COMMENTS} 件未満の記述にしか出ない語は除いています。",
             count=lambda: freq,
-            draw=lambda data, one=one, n=n: plots.plot_wordcloud(
-                data, group=one, years=years, n_comments=n, exclude=exclude, survey=title),
+            draw=partial(plots.plot_wordcloud, group=one, years=years, n_comments=n, exclude=exclude, survey=title),
             key_numbers=lambda data, one=one: words_key_numbers(plots.word_counts(data, group=one)),
             tables=lambda _: [freq_table], cost=2.5,
         ))
@@ -262,8 +261,8 @@ def text_section(ctx: ReportContext) -> list[FigureSpec]:
         f"同じコメントに出る頻出語（上位 {ctx.network_words} 語）を、Jaccard 係数 "
         f"{ctx.network_min_jaccard} 以上で結んだものです。",
         count=lambda: edges,
-        draw=lambda data: plots.plot_cooccurrence(data, years=years, n_comments=len(comments),
-                                                  max_edges=max_edges, survey=title),
+        draw=partial(plots.plot_cooccurrence, years=years, n_comments=len(comments), max_edges=max_edges,
+                     survey=title),
         key_numbers=lambda data: network_key_numbers(data, max_edges),
         tables=lambda data: [TableSpec(f"{period}_cooccurrence", data, _EDGE_LABELS)],
     ))
@@ -272,7 +271,7 @@ def text_section(ctx: ReportContext) -> list[FigureSpec]:
         f"{period}_themes_by_question", "設問別にみたテーマ",
         f"{quoted(QUESTION_LABELS)}の各設問のコメントに、どのテーマが現れたか。",
         count=lambda: theme_shares(tagged, by=("question",), themes=ctx.rules.names),
-        draw=lambda shares: plots.plot_themes_by_question(shares, years=years, order=order, survey=title),
+        draw=partial(plots.plot_themes_by_question, years=years, order=order, survey=title),
         key_numbers=question_key_numbers,
     ))
     return specs
@@ -312,7 +311,7 @@ def group_work_section(ctx: ReportContext) -> list[FigureSpec]:
         FigureSpec(
             f"{fy}_group_ask_offer", f"{fy}年度 グループが挙げたテーマ（{ask}・{offer}）", caption,
             count=lambda fy=fy: contrast[contrast["fiscal_year"] == fy],
-            draw=lambda data, fy=fy: plot_ask_offer(data, fiscal_year=fy, survey=title),
+            draw=partial(plot_ask_offer, fiscal_year=fy, survey=title),
             key_numbers=lambda data, fy=fy: contrast_key_numbers(data) + tally_lines(tally[tally["fiscal_year"] == fy]),
             tables=lambda _: tables,
         )

@@ -51,7 +51,9 @@ class FigureSpec:
     either axes-level (``draw_x(data, *, ax=None) -> Axes``) or as a whole Figure; ``key_numbers``
     turns them into the lines shown beside the figure; ``tables`` lists the tables written with
     it (by default the counted numbers under the figure's name). ``cost`` is the rough relative
-    drawing time, so the slowest figures start first.
+    drawing time, so the slowest figures start first. ``draw`` is sent to a worker process
+    pickled, so a module-level function or a ``functools.partial`` of one is drawn in
+    parallel; any other callable (a lambda) is drawn in the main process.
     """
 
     name: str  # file stem: 2017_intent_by_group
