@@ -23,6 +23,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from kyodo_analysis.config import default_processes
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = "notebooks"
 RAW = Path("data") / "raw"
@@ -102,7 +104,10 @@ def check(extra: list[str]) -> int:
         previous = Path.cwd()
         os.chdir(project)
         try:
-            return int(pytest.main(["-p", "no:cacheprovider", "--nbval", NOTEBOOKS,
+            # One notebook per worker, its cells in order in one kernel; only 01 writes
+            # data/processed and only 04 writes reports/, so no two notebooks share an output.
+            workers = ["-n", str(default_processes()), "--dist", "loadfile"] if default_processes() > 1 else []
+            return int(pytest.main(["-p", "no:cacheprovider", *workers, "--nbval", NOTEBOOKS,
                                     "--nbval-sanitize-with", f"{NOTEBOOKS}/sanitize.cfg", *extra]))
         finally:
             os.chdir(previous)
