@@ -24,6 +24,8 @@ are left alone; the word lists live in ``data/privacy.toml``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import re
 import tomllib
 import unicodedata
@@ -37,7 +39,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .text.cache import tokenize_many
+from .text.cache import open_cache, source_digest, tokenize_many
 from .text.tokens import UNKNOWN_POS, RawToken, get_tokenizer, token_offsets
 from .rules.load import default_theme_names
 from .rules.ruleset import RuleSet
@@ -850,14 +852,92 @@ def mask_personal_data(text: str, *, allow: Iterable[str] | None = None,
     山田 花子, not a bare 山田); None uses the allow-list of ``privacy.toml``, any other
     value replaces it (pass ``()`` to mask every name).
     """
+    return _apply_masks(text, find_personal_data(text, allow=allow, rules=rules))
+
+
+def _apply_masks(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
     pieces: list[str] = []
     cursor = 0
-    for start, end, mask in find_personal_data(text, allow=allow, rules=rules):
+    for start, end, mask in spans:
         pieces.append(text[cursor:start])
         pieces.append(mask)
         cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+# Comments examined per batch: their tokens are loaded together, and the run's memory holds a batch.
+_MASK_BATCH = 2000
+_MASKS = frozenset((NAME_MASK, PHONE_MASK, EMAIL_MASK, URL_MASK, ADDRESS_MASK, NUMBER_MASK, HANDLE_MASK))
+
+
+def personal_data_of_comments(texts: Sequence[str], *, allow: Iterable[str] | None = None,
+                              rules: PrivacyRules | None = None,
+                              cache: bool = True) -> dict[str, tuple[tuple[int, int, str], ...]]:
+    """Return :func:`find_personal_data` of each distinct comment, kept in the token cache.
+
+    For analysed comments only (word counts, quotes): their tokens are already on disk, and
+    where each detail stands (offsets and its mask, no text) is stored beside them, so a
+    later run neither tokenises nor examines them again. Cells dropped at load go through
+    :func:`find_personal_data`, which stores nothing. Tokens are read a batch at a time,
+    from the run's memory or the disk cache, never written here.
+    """
+    rules = _with_rules(allow, rules)
+    unique = [t for t in dict.fromkeys(texts) if t]
+    found: dict[str, tuple[tuple[int, int, str], ...]] = {}
+    store = open_cache() if cache else None
+    try:
+        producer = f"mask:{privacy_digest(rules)}:{source_digest('text', 'quotes.py')}" if store is not None else ""
+        keys = {t: store.key(t) for t in unique} if store is not None else {}
+        if producer:
+            stored = store.get_derived(producer, list(keys.values()))
+            for text, key in keys.items():
+                spans = _decode_spans(stored[key], len(text)) if key in stored else None
+                if spans is not None:
+                    found[text] = spans
+                elif key in stored:
+                    store.rejected += 1
+        todo = [t for t in unique if t not in found]
+        fresh: list[tuple[bytes, str]] = []
+        for start in range(0, len(todo), _MASK_BATCH):
+            batch = todo[start:start + _MASK_BATCH]
+            tokenize_many(batch, cache="read" if cache else False)
+            for text in batch:
+                found[text] = _find_cached(text, rules)
+                if producer:
+                    fresh.append((keys[text], json.dumps(found[text], ensure_ascii=False, separators=(",", ":"))))
+        if producer:
+            store.put_derived(producer, fresh)
+    finally:
+        if store is not None:
+            store.close()
+    return {"": (), **found} if "" in texts else found
+
+
+def _decode_spans(value: str, size: int) -> tuple[tuple[int, int, str], ...] | None:
+    """Parse stored spans as data: ordered, inside the text, each with a known mask; else None."""
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if type(data) is not list:
+        return None
+    spans = []
+    cursor = 0
+    for item in data:
+        if (type(item) is not list or len(item) != 3 or type(item[0]) is not int or type(item[1]) is not int
+                or not cursor <= item[0] < item[1] <= size or item[2] not in _MASKS):
+            return None
+        spans.append((item[0], item[1], item[2]))
+        cursor = item[1]
+    return tuple(spans)
+
+
+def privacy_digest(rules: PrivacyRules) -> str:
+    """Return a short id of masking rules, for results stored under them."""
+    fields = {f.name: sorted(v) if isinstance(v, frozenset) else v
+              for f in dataclasses.fields(rules) for v in [getattr(rules, f.name)]}
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 # --- quotes for the report ---------------------------------------------------------------
@@ -944,20 +1024,14 @@ def select_quotes(
     tagged = tagged[tagged["themes"].map(lambda v: bool(_tag_tuple(v)))] if "themes" in tagged.columns else tagged.iloc[0:0]
     if tagged.empty or per_theme <= 0:
         return _empty_quotes(order)
-    rules = default_privacy()
-    masked_cache: dict[str, str] = {}
-
-    def masked(text: object) -> str:
-        key = "" if pd.isna(text) else str(text)
-        if key not in masked_cache:
-            masked_cache[key] = mask_personal_data(key, allow=allow, rules=rules)
-        return masked_cache[key]
-
+    texts = ["" if pd.isna(t) else str(t) for t in tagged["text"]]
+    spans = personal_data_of_comments(texts, allow=allow)
+    masked = {t: _apply_masks(t, found) for t, found in spans.items()}
     base = pd.DataFrame({
         "fiscal_year": _column(tagged, "fiscal_year"),
         "group": _column(tagged, "group"),
         "question": _column(tagged, "question"),
-        "text": tagged["text"].map(masked),
+        "text": [masked[t] for t in texts],
         "source": [quote_source(f, s, c) for f, s, c in zip(
             _column(tagged, "file"), _column(tagged, "sheet"), _column(tagged, "cell"))],
         "_themes": tagged["themes"].map(_tag_tuple),

@@ -329,3 +329,43 @@ def test_quotes_explain_only_the_comments_they_quote(monkeypatch):
     pd.testing.assert_frame_equal(got, expected)
     assert got["matched_words"].str.len().gt(0).all()
     assert sum(explained) == got["text"].nunique() < len(tagged)
+
+
+# --- where personal details stand, kept for analysed comments ---------------------------
+
+_STORED = ["受付の山田さんに相談しました。", "連絡は090-1234-5678まで。", "対等な関係で話し合えた。"]
+
+
+def test_a_second_run_masks_quotes_from_stored_spans_without_reading_tokens(fresh_token_cache, monkeypatch):
+    from kyodo_analysis import quotes as Q
+    from kyodo_analysis.text import cache as C
+
+    first = Q.personal_data_of_comments(_STORED)
+    assert first[_STORED[0]] and first[_STORED[1]] and first[_STORED[2]] == ()
+    assert [Q._apply_masks(t, first[t]) for t in _STORED[:2]] == [Q.mask_personal_data(t) for t in _STORED[:2]]
+    C.forget_run_tokens()
+    Q._find_cached.cache_clear()
+    monkeypatch.setattr(Q, "tokenize_many", lambda *a, **k: pytest.fail("tokens were read again"))
+    assert Q.personal_data_of_comments(_STORED) == first
+
+
+def test_stored_spans_that_do_not_fit_their_comment_are_ignored_and_rebuilt(fresh_token_cache):
+    from kyodo_analysis import quotes as Q
+    from kyodo_analysis.text import cache as C
+
+    first = Q.personal_data_of_comments(_STORED)
+    store = C.open_cache()
+    store._db.execute("UPDATE derived SET value = '[[0, 999, \"〇〇\"]]' WHERE producer LIKE 'mask:%'")
+    store.close()
+    Q._find_cached.cache_clear()
+    with pytest.warns(UserWarning, match="読めない項目"):
+        assert Q.personal_data_of_comments(_STORED) == first
+
+
+def test_reading_tokens_for_masking_never_writes_the_disk_cache(fresh_token_cache):
+    from kyodo_analysis.text import cache as C
+
+    C.tokenize_many(["一度も保存されない記述です。"], cache="read")
+    store = C.open_cache()
+    assert store._db.execute("SELECT COUNT(*) FROM tokens").fetchone() == (0,)
+    store.close()

@@ -258,8 +258,9 @@ def source_digest(*names: str) -> str:
     return h.hexdigest()[:16]
 
 
-# Where tokens may come from and go to: True (memory and disk), "memory", False, or a store.
-CacheMode = bool | Literal["memory"] | TokenCache
+# Where tokens may come from and go to: True (memory and disk), "read" (memory, and the disk
+# without writing to it), "memory", False, or a store.
+CacheMode = bool | Literal["memory", "read"] | TokenCache
 
 
 def open_cache() -> TokenCache | None:
@@ -384,8 +385,8 @@ def map_tokenized(
 
     Texts this run has already read come from memory, cached ones from disk; the others
     go through janome exactly once and are written back in batches. ``cache`` is True
-    (memory and disk), ``"memory"`` (this run's memory only), False (neither) or a
-    store to use. With ``processes`` > 1, new texts are tokenised in worker
+    (memory and disk), ``"read"`` (memory and disk, never written), ``"memory"`` (this
+    run's memory only), False (neither) or a store to use. With ``processes`` > 1, new texts are tokenised in worker
     processes and ``fn`` runs there too, so the tokens never travel back (``fn`` must be
     picklable where the platform cannot fork). Memory is bounded by the batch size when
     the caller consumes results as they come.
@@ -406,7 +407,7 @@ def map_tokenized(
     elif isinstance(cache, TokenCache):
         store = cache
     else:
-        store = open_cache() if cache is True else None
+        store = open_cache() if cache is True or cache == "read" else None
     keys = {t: store.key(t) for t in rest} if store is not None else {}
     cached: set[bytes] = store.present(list(keys.values())) if store is not None else set()
     missing = [t for t in rest if keys.get(t) not in cached]
@@ -461,7 +462,7 @@ def map_tokenized(
                     out.append((text, value))
                 # Per text: a batch can take minutes; tqdm's mininterval limits the redraws.
                 bar.update(1)
-            if store is not None:
+            if store is not None and cache != "read":
                 store.put_encoded(blobs)
             yield from out
     finally:

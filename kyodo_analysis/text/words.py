@@ -15,7 +15,6 @@ frequency table (a name mentioned once is most likely a name).
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..quotes import NAME_MASK, default_privacy, find_personal_data, normalise_with_offsets
+from ..quotes import NAME_MASK, default_privacy, find_personal_data, normalise_with_offsets, privacy_digest
 from .cache import open_cache, source_digest, tokenize_many
 from .tokens import DEFAULT_EXCLUDE, RawToken, Token, content_word_filter, load_stopwords, normalize, token_offsets
 
@@ -141,10 +140,7 @@ def _plain_words(unique: Sequence[str], stop: frozenset[str], excluded: list[str
 
 def _words_producer(stop: frozenset[str], excluded: Sequence[str]) -> str:
     """Return the cache id of word lists made with these stopwords, exclusions and masking rules."""
-    rules = default_privacy()
-    fields = {f.name: sorted(v) if isinstance(v, frozenset) else v
-              for f in dataclasses.fields(rules) for v in [getattr(rules, f.name)]}
-    setup = json.dumps([sorted(stop), sorted(set(excluded)), fields], ensure_ascii=False)
+    setup = json.dumps([sorted(stop), sorted(set(excluded)), privacy_digest(default_privacy())], ensure_ascii=False)
     digest = hashlib.sha256(setup.encode()).hexdigest()[:16]
     return f"words:{digest}:{source_digest('text', 'quotes.py')}"
 
