@@ -890,13 +890,7 @@ def personal_data_of_comments(texts: Sequence[str], *, allow: Iterable[str] | No
         producer = f"mask:{privacy_digest(rules)}:{source_digest('text', 'quotes.py')}" if store is not None else ""
         keys = {t: store.key(t) for t in unique} if store is not None else {}
         if producer:
-            stored = store.get_derived(producer, list(keys.values()))
-            for text, key in keys.items():
-                spans = _decode_spans(stored[key], len(text)) if key in stored else None
-                if spans is not None:
-                    found[text] = spans
-                elif key in stored:
-                    store.rejected += 1
+            found = store.derived_for(producer, keys, lambda value, text: _decode_spans(value, len(text)))
         todo = [t for t in unique if t not in found]
         fresh: list[tuple[bytes, str]] = []
         for start in range(0, len(todo), _MASK_BATCH):

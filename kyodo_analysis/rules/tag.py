@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Sequence
+from functools import partial
 
 import pandas as pd
 
@@ -36,16 +37,7 @@ def tag_texts(
         producer = _producer_id(ruleset) if store is not None else ""
         keys = {t: store.key(t) for t in unique} if store is not None else {}
         if producer:
-            stored = store.get_derived(producer, list(keys.values()))
-            known = set(ruleset.names)
-            for text, key in keys.items():
-                if key in stored:
-                    names = tuple(n for n in stored[key].split(_TAG_SEP) if n)
-                    # Read back as data: a value naming no theme of these rules is rebuilt.
-                    if set(names) <= known:
-                        tags[text] = names
-                    else:
-                        store.rejected += 1
+            tags = store.derived_for(producer, keys, partial(_stored_tags, known=frozenset(ruleset.names)))
         todo = [t for t in unique if t not in tags]
         fresh: list[tuple[bytes, str]] = []
         # Tokens are consumed as they come and dropped, so memory does not grow with the corpus.
@@ -64,6 +56,12 @@ def tag_texts(
 
 
 _TAG_SEP = "\x1f"
+
+
+def _stored_tags(value: str, _text: str, *, known: frozenset[str]) -> tuple[str, ...] | None:
+    # Read back as data: a value naming no theme of these rules is rebuilt.
+    names = tuple(n for n in value.split(_TAG_SEP) if n)
+    return names if set(names) <= known else None
 
 
 def _producer_id(ruleset: RuleSet) -> str:

@@ -22,7 +22,7 @@ import warnings
 from collections import OrderedDict
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -216,6 +216,24 @@ class TokenCache:
                     found[key] = value
                 else:
                     self.rejected += 1
+        return found
+
+    def derived_for(self, producer: str, keys: Mapping[str, bytes],
+                    parse: Callable[[str, str], R | None]) -> dict[str, R]:
+        """Return the stored values of ``producer`` per text (``keys``: text → key), read as data.
+
+        ``parse(value, text)`` returns None for a value that is not one of its kind (damaged,
+        foreign, tampered): it is counted as rejected, and the caller makes it again.
+        """
+        stored = self.get_derived(producer, list(keys.values()))
+        found: dict[str, R] = {}
+        for text, key in keys.items():
+            if key in stored:
+                value = parse(stored[key], text)
+                if value is None:
+                    self.rejected += 1
+                else:
+                    found[text] = value
         return found
 
     def put_derived(self, producer: str, items: Iterable[tuple[bytes, str]]) -> None:

@@ -116,13 +116,7 @@ def _plain_words(unique: Sequence[str], stop: frozenset[str], excluded: list[str
         producer = _words_producer(stop, excluded) if store is not None else ""
         keys = {t: store.key(t) for t in unique} if store is not None else {}
         if producer:
-            stored = store.get_derived(producer, list(keys.values()))
-            for text, key in keys.items():
-                value = _decode_words(stored[key]) if key in stored else None
-                if value is not None:
-                    found[text] = value
-                elif key in stored:
-                    store.rejected += 1
+            found = store.derived_for(producer, keys, lambda value, _: _decode_words(value))
         todo = [t for t in unique if t not in found]
         fresh: list[tuple[bytes, str]] = []
         for text, raw in zip(todo, tokenize_many(todo, cache=store if store is not None else cache)):
