@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     files, _ = expand_inputs(argv or ["data/raw"])
     jobs: list = []
 
-    def keep_jobs(self, processes: int) -> None:  # replaces _Writer.render: no drawing here
+    def keep_jobs(self, workers: object) -> None:  # replaces _Writer.render: no drawing here
         jobs.extend((job, self.formats) for job in self.jobs)
 
     build._Writer.render = keep_jobs
@@ -38,7 +38,8 @@ def main(argv: list[str]) -> int:
         build.build_report(files, Path(tmp) / "report", processes=1)
         before = time.process_time()
         for job, formats in jobs:
-            fig = job.make()
+            # A queued job holds its draw function and table (older checkouts: a closure).
+            fig = job.make() if hasattr(job, "make") else build._figure_of(job.draw(job.data))
             plots.save_figure(fig, Path(tmp) / "figures" / job.name, formats=formats)
             fig.clear()
         drawn = time.process_time() - before
