@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .text.cache import open_cache, source_digest, tokenize_many
+from .text.cache import open_cache, source_digest, spelling, tokenize_many
 from .text.tokens import UNKNOWN_POS, RawToken, get_tokenizer, token_offsets
 from .rules.load import default_theme_names
 from .rules.ruleset import RuleSet
@@ -256,9 +256,6 @@ class _Tokens(list):
     def first_from(self, pos: int) -> int:
         """Return the index of the first token starting at or after ``pos``."""
         return bisect_left(self.starts, pos)
-
-
-_ANY_SPACE = re.compile(r"\s+")
 
 
 def _run_tokens(text: str, norm: str) -> tuple[tuple[RawToken, ...], list[tuple[int, int]]]:
@@ -815,7 +812,7 @@ def _find_cached(text: str, rules: PrivacyRules) -> tuple[tuple[int, int, str], 
     # their tokens are never placed in the text.
     if (contacts or (suffixes is not None and suffixes.search(norm))
             or any(_person_reading(surface, *_pos_fields(pos)) for surface, pos, _ in raw)
-            or _ANY_SPACE.sub("", "".join(t[0] for t in raw)) != _ANY_SPACE.sub("", norm)):
+            or spelling(t[0] for t in raw) != spelling([norm])):
         tokens = _as_toks(*_run_tokens(text, norm))
         found = _suffix_names(norm, tokens, rules) + _tagged_names(tokens, rules) + _names_after_contacts(
             tokens, contacts, rules)

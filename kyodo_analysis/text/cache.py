@@ -20,9 +20,9 @@ import sqlite3
 import sys
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -104,7 +104,7 @@ def decode_tokens(value: object, text: str | None = None) -> tuple[RawToken, ...
         if type(surface) is not str or type(pos) is not str or type(base) is not str or not pos:
             return None
         append((surface, pos, base))
-    if text is not None and _spelling(t[0] for t in out) != _spelling(
+    if text is not None and spelling(t[0] for t in out) != spelling(
             normalize(piece) for piece in split_for_tokenizer(text)):
         return None
     return tuple(out)
@@ -113,7 +113,8 @@ def decode_tokens(value: object, text: str | None = None) -> tuple[RawToken, ...
 _ANY_SPACE = re.compile(r"\s+")
 
 
-def _spelling(parts: Iterable[str]) -> str:
+def spelling(parts: Iterable[str]) -> str:
+    """Return the letters of ``parts`` joined, whitespace left out (what tokens of a text must spell)."""
     return _ANY_SPACE.sub("", "".join(parts))
 
 
@@ -404,10 +405,10 @@ def map_tokenized(
     Texts this run has already read come from memory, cached ones from disk; the others
     go through janome exactly once and are written back in batches. ``cache`` is True
     (memory and disk), ``"read"`` (memory and disk, never written), ``"memory"`` (this
-    run's memory only), False (neither) or a store to use. With ``processes`` > 1, new texts are tokenised in worker
-    processes and ``fn`` runs there too, so the tokens never travel back (``fn`` must be
-    picklable where the platform cannot fork). Memory is bounded by the batch size when
-    the caller consumes results as they come.
+    run's memory only), False (neither) or a store to use. With ``processes`` > 1, new
+    texts are tokenised in worker processes and ``fn`` runs there too, so the tokens
+    never travel back (``fn`` must be picklable where the platform cannot fork). Memory
+    is bounded by the batch size when the caller consumes results as they come.
     """
     unique = list(dict.fromkeys(texts))
     remember = cache is not False
