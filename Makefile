@@ -13,6 +13,8 @@ YEAR ?=
 YEAR_OPTION := $(if $(YEAR),--year $(YEAR))
 # make report CHAPTER_YEAR=2016: the fiscal year of reports/report.docx (default: YEAR, else the latest year).
 CHAPTER_OPTION := $(if $(CHAPTER_YEAR),--chapter-year $(CHAPTER_YEAR))
+# make report FORMATS=png: only the PNG of each figure, which is quicker (SVG and PDF are for print).
+FORMATS_OPTION := $(if $(FORMATS),--formats $(FORMATS))
 
 .DEFAULT_GOAL := help
 
@@ -32,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 report: $(STAMP) ## data/raw/ の全ファイルから報告書用の図表と Word の章 reports/report.docx を書き出す（YEAR=2018 で年度のないファイルの年度）
-	$(BIN)/kyodo-analysis all $(RAW) $(YEAR_OPTION) $(CHAPTER_OPTION) --processed data/processed --out reports
+	$(BIN)/kyodo-analysis all $(RAW) $(YEAR_OPTION) $(CHAPTER_OPTION) $(FORMATS_OPTION) --processed data/processed --out reports
 
 processed: $(STAMP) ## data/raw/ から data/processed/ を作り直す
 	$(BIN)/kyodo-analysis process $(RAW) $(YEAR_OPTION) --out data/processed

@@ -30,9 +30,10 @@ from .console import (
     load_or_report,
     password_source,
     read_codebook,
+    formats_argument,
     year_argument,
 )
-from .config import processed_dir, reports_dir
+from .config import FIGURE_FORMATS, processed_dir, reports_dir
 from .input.layout import ANSWER_CHOICES, NO_ANSWER
 from .input.codebook import codebook_text, merge_roles
 from .input.readers import UnreadableFileError, password_scope, printable
@@ -153,7 +154,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         result = build_report(args.files, args.out, year=args.year, rules=rules, exclude=exclude, survey=survey,
                               corrections=[args.corrections] if args.corrections else None,
-                              chapter_year=args.chapter_year)
+                              chapter_year=args.chapter_year, formats=args.formats)
     except CorrectionsError as error:
         for problem in error.problems:
             _say(problem, err=True)
@@ -181,7 +182,7 @@ def cmd_all(args: argparse.Namespace) -> int:
         ["process", *common, "--out", args.processed],
         ["summary", *common],
         ["report", *common, *(["--chapter-year", str(args.chapter_year)] if args.chapter_year is not None else []),
-         "--out", args.out],
+         "--formats", ",".join(args.formats), "--out", args.out],
     ]
     for step in steps:
         code = _main(step)
@@ -241,6 +242,12 @@ def _version() -> str:
         return "（不明）"
 
 
+def _formats_option(parser: argparse.ArgumentParser) -> None:
+    default = ",".join(FIGURE_FORMATS)
+    parser.add_argument("--formats", type=formats_argument, default=FIGURE_FORMATS, metavar=default,
+                        help=f"図の形式（既定: {default}）。PNG は index.html と Word の章が使うので常に書き出す")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
     parser = JapaneseArgumentParser(
@@ -275,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--themes", metavar="PATH", help="テーマ定義ファイル（TOML または KH Coder のコーディングルール）")
     report.add_argument("--chapter-year", type=year_argument, metavar="年度",
                         help="Word の章（report.docx）の年度（既定: --year、なければ最新の年度）")
+    _formats_option(report)
     report.add_argument("--keep-kyodo", action="store_true", help="ワードクラウドなどで「協働」を除かずに残す")
     report.add_argument("--corrections", metavar="PATH",
                         help="テーマの手作業の修正ファイル（既定は入力と同じフォルダの theme_corrections.xlsx）")
@@ -283,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     every.add_argument("--processed", default="data/processed", metavar="DIR",
                        help="整えたデータの書き出し先（既定: data/processed）")
     every.add_argument("--out", default="reports", metavar="DIR", help="報告書の書き出し先（既定: reports）")
+    _formats_option(every)
     every.add_argument("--chapter-year", type=year_argument, metavar="年度",
                        help="Word の章（report.docx）の年度（既定: --year、なければ最新の年度）")
     cache = add("cache", cmd_cache, "形態素解析のキャッシュの場所を表示する（clear で消す）")

@@ -22,6 +22,9 @@ RAW_DIR = Path("data", "raw")
 PROCESSED_DIR = Path("data", "processed")
 REPORTS_DIR = Path("reports")
 PARAMETERS_FILE = Path("notebooks", "parameters.toml")
+# The report's figure files. PNG comes first and is always written: index.html and the
+# Word chapter show it; SVG and PDF are for print.
+FIGURE_FORMATS = ("png", "svg", "pdf")
 
 
 def project_dir() -> Path:

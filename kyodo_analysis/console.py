@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
+from .config import FIGURE_FORMATS
 from .input.codebook import DEFAULT_NAME as CODEBOOK_NAME
 from .input.codebook import Codebook, load_codebook
 from .input.readers import UnreadableFileError, printable
@@ -136,6 +137,17 @@ def year_argument(text: str) -> int:
             r"\s*(?:(?:19|20)\d{2}|(?:[HRhr]|平成|令和)\s*(?:\d{1,2}|元))\s*(?:年度?)?\s*", unicodedata.normalize("NFKC", text)):
         raise argparse.ArgumentTypeError(f"「{text}」は年度として読めません（例: 2018、H30、R1、令和元年度）")
     return readings[0].fiscal_year
+
+
+def formats_argument(text: str) -> tuple[str, ...]:
+    """Read --formats: figure formats such as ``png,pdf``; PNG is always added, the order is fixed."""
+    asked = {part.strip().lstrip(".").lower() for part in re.split(r"[,、，\s]+", unicodedata.normalize("NFKC", text))}
+    asked.discard("")
+    unknown = sorted(asked - set(FIGURE_FORMATS))
+    if unknown or not asked:
+        raise argparse.ArgumentTypeError(
+            f"「{text}」は図の形式として読めません（{'・'.join(FIGURE_FORMATS)} をカンマ区切りで。例: png,pdf）")
+    return tuple(f for f in FIGURE_FORMATS if f in asked or f == FIGURE_FORMATS[0])
 
 
 def _files_and_year(parser: argparse.ArgumentParser) -> None:

@@ -110,6 +110,23 @@ def test_template_has_drop_downs_and_loads_once_filled(tmp_path):
     assert done.stdout.strip() == "OK 入力表.xlsx: 2018年度 回答 1 件（市民 1）"
 
 
+@pytest.mark.parametrize(("given", "formats"), [
+    ("pdf", ("png", "pdf")), ("PDF, svg", ("png", "svg", "pdf")), ("png、.svg", ("png", "svg")), ("png", ("png",)),
+])
+def test_formats_option_always_keeps_png_in_a_fixed_order(given, formats):
+    from kyodo_analysis.console import formats_argument
+
+    assert formats_argument(given) == formats
+
+
+@pytest.mark.parametrize("given", ["gif", "png,jpeg", "", " , "])
+def test_an_unknown_figure_format_is_refused_before_anything_is_read(tmp_path, given):
+    done = run("report", tmp_path / "nothing-here", "--formats", given, "--out", tmp_path / "out")
+    assert done.returncode == 2
+    assert f"「{given}」は図の形式として読めません" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("command", ["validate", "summary", "process", "themes",
                                      pytest.param("report", marks=pytest.mark.slow), "template"])
 def test_commands_never_modify_input_files(tmp_path, command, raw_guard):
@@ -118,8 +135,9 @@ def test_commands_never_modify_input_files(tmp_path, command, raw_guard):
     if command == "template":
         args = [tmp_path / "ひな形.xlsx"]
     else:
-        # data/raw/ itself, as make report passes it, beside a file of our own.
-        args = [raw_guard, path, *(["--out", tmp_path / "out"] if command in ("process", "report") else [])]
+        # data/raw/ itself, as make report passes it, beside a file of our own (PNG figures are enough here).
+        args = [raw_guard, path, *(["--out", tmp_path / "out"] if command in ("process", "report") else []),
+                *(["--formats", "png"] if command == "report" else [])]
     done = run(command, *args)
     assert done.returncode in (0, 1), done.stderr
     assert path.read_bytes() == before
@@ -241,8 +259,9 @@ def test_all_runs_the_four_commands_of_make_report_in_one_process(tmp_path):
     path = canonical(tmp_path / "in" / "2017.xlsx", ROWS)
     one, four = tmp_path / "one", tmp_path / "four"
     steps = [run("validate", path), run("process", path, "--out", four / "processed"), run("summary", path),
-             run("report", path, "--out", four / "reports")]
-    done = run("all", path, "--processed", one / "processed", "--out", one / "reports")
+             run("report", path, "--out", four / "reports", "--formats", "png")]
+    # all passes --formats on to its report step (otherwise the two folders would differ).
+    done = run("all", path, "--processed", one / "processed", "--out", one / "reports", "--formats", "png")
     assert [s.returncode for s in steps] == [0, 0, 0, 0] and done.returncode == 0, done.stderr
     assert done.stdout == "".join(s.stdout for s in steps).replace(str(four), str(one))
     assert done.stderr == "".join(s.stderr for s in steps).replace(str(four), str(one))

@@ -142,6 +142,9 @@ def test_make_report_passes_the_year():
     commands = [line for line in done.stdout.splitlines() if "kyodo-analysis" in line]
     # One process runs validate, process, summary and report (kyodo-analysis all), each with the year.
     assert len(commands) == 1 and " all " in commands[0] and "--year 2018" in commands[0]
+    assert "--formats" not in commands[0]  # all three formats unless asked
+    done = subprocess.run(["make", "-n", "report", "FORMATS=png"], cwd=ROOT, capture_output=True, text=True)
+    assert [line for line in done.stdout.splitlines() if "kyodo-analysis" in line and "--formats png " in line]
 
 
 @pytest.mark.parametrize(("given", "year"), [("H30", 2018), ("R1", 2019), ("令和元年度", 2019), ("2018", 2018)])
@@ -395,7 +398,8 @@ def test_a_report_from_the_bundled_samples_says_so_at_the_top(tmp_path):
     from kyodo_analysis.report.build import build_report
 
     raw = _folder_with_samples(tmp_path)
-    result = build_report(sorted(raw.iterdir()), tmp_path / "out", formats=("png",), processes=1)
+    # One bundled sample is as much a sample report as all of them.
+    result = build_report([raw / "sample_H27.csv"], tmp_path / "out", formats=("png",), processes=1)
     page = result.index.read_text(encoding="utf-8")
     assert page.index(SAMPLE_BANNER) < page.index("<h1>")
     real = canonical(tmp_path / "2017.xlsx", ROWS)

@@ -106,7 +106,7 @@ def test_an_undecodable_file_name_in_the_folder_is_named_escaped(book, tmp_path,
 def test_two_concurrent_runs_end_with_one_complete_report_and_no_staging(book, tmp_path):
     out = tmp_path / "reports"
     env = clean_env(KYODO_CACHE_DIR=str(tmp_path / "cache"))
-    runs = [start(["report", book, "--out", out], tmp_path / "logs", f"run{i}", env) for i in range(2)]
+    runs = [start(["report", book, "--out", out, "--formats", "png"], tmp_path / "logs", f"run{i}", env) for i in range(2)]
     done = [finish(run, timeout=300) for run in runs]
     codes = sorted(d.returncode for d in done)
     assert codes in ([0, 0], [0, 2]), [d.stderr for d in done]
@@ -142,7 +142,7 @@ def test_an_input_whose_name_is_not_utf8_is_reported_with_the_name_escaped(book,
     odd = folder / os.fsdecode(b"2017_\xff.xlsx")
     odd.write_bytes(book.read_bytes())
     out = tmp_path / "reports"
-    assert main(["report", str(folder), "--out", str(out)]) == 0
+    assert main(["report", str(folder), "--out", str(out), "--formats", "png"]) == 0
     assert "Traceback" not in capsys.readouterr().err
     assert "2017_\\xff.xlsx" in (out / "index.html").read_text("utf-8")
     quotes = next((out / "tables").glob("*quotes_by_theme.csv")).read_text("utf-8-sig")

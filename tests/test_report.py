@@ -190,6 +190,14 @@ def test_single_year_skips_the_trend_and_says_so(inputs, tmp_path):
     assert "推移の図" in result.index.read_text("utf-8")
 
 
+@pytest.mark.parametrize("formats", [("svg", "pdf"), ("png", "gif"), ()])
+def test_formats_without_png_or_unknown_are_refused_before_anything_is_written(inputs, tmp_path, formats):
+    with pytest.raises(report.ReportError) as raised:
+        report.build_report(inputs, tmp_path / "reports", formats=formats, processes=1)
+    assert raised.value.code == "report"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_folder_that_is_not_a_report_is_never_replaced(inputs, tmp_path):
     out = tmp_path / "documents"
     out.mkdir()
@@ -216,14 +224,17 @@ def test_report_command_writes_the_folder_and_replaces_its_own_report(built, inp
 
 
 @pytest.mark.slow
-def test_report_command_keeps_kyodo_only_when_asked(built, inputs, tmp_path):
+def test_report_command_keeps_kyodo_only_when_asked(built, inputs, tmp_path, capsys):
     from kyodo_analysis.cli import main
 
     def words(folder: Path) -> set[str]:
         with open(folder / "tables" / "2016-2017_word_frequencies.csv", encoding="utf-8-sig") as f:
             return {row["語"] for row in csv.DictReader(f)}
 
-    assert main(["report", *map(str, inputs), "--out", str(tmp_path / "b"), "--keep-kyodo"]) == 0
+    # --formats pdf: PNG as well (index.html and the chapter show it), no SVG.
+    assert main(["report", *map(str, inputs), "--out", str(tmp_path / "b"), "--keep-kyodo", "--formats", "ＰＤＦ"]) == 0
+    assert "図 10 点（pdf・png）" in capsys.readouterr().out
+    assert {p.suffix for p in (tmp_path / "b" / "figures").iterdir()} == {".png", ".pdf"}
     assert "協働" not in words(built[0].out_dir)
     assert "協働" in words(tmp_path / "b")
 

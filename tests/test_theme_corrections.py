@@ -101,7 +101,7 @@ def test_corrections_round_trip_add_remove_and_stale_text(inputs, tmp_path, caps
 
     # report: key numbers, corrections table and quotes reflect the corrections
     report = tmp_path / "report"
-    code, _, err = run(["report", inputs, "--out", report], capsys)
+    code, _, err = run(["report", inputs, "--out", report, "--formats", "png"], capsys)
     assert code == 0, err
     assert "手作業で修正したテーマ 2件" in (report / "index.html").read_text("utf-8")
     table = next((report / "tables").glob("*_theme_corrections.csv"))

@@ -77,7 +77,7 @@ def test_the_report_shows_no_symbols_names_or_one_off_words(tmp_path):
                      f"千葉先生の講演がよかった。連絡は chiba{i}@example.jp まで。対話の場 - 10:{i}0 から。", None])
     rows.append([9, "市民", "自治会", "思う", "珍妙な意見も出た。対話の場。", None])
     book = canonical(tmp_path / "2017.xlsx", rows)
-    result = build_report([book], tmp_path / "out", processes=1)
+    result = build_report([book], tmp_path / "out", formats=("png",), processes=1)
     table = pd.read_csv(result.out_dir / "tables" / "2017_word_frequencies.csv", encoding="utf-8-sig")
     assert {"出現回数", "記述数"} <= set(table.columns) and "人数" not in table.columns
     words = set(table["語"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ..config import FIGURE_FORMATS
 from .style import SAVE_DPI, style
 
 
@@ -24,7 +25,7 @@ def save_figure(
     fig: Figure,
     path: str | os.PathLike[str],
     *,
-    formats: Sequence[str] = ("png", "svg", "pdf"),
+    formats: Sequence[str] = FIGURE_FORMATS,
     dpi: int = SAVE_DPI,
 ) -> list[Path]:
     """Write ``fig`` as ``path`` + each suffix in ``formats``, reproducibly; return the paths."""

@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
+from ..config import FIGURE_FORMATS
 from ..errors import SetupError
 from ..input.layout import ANSWERS, CITIZENS, GROUP_ORDER, NO_ANSWER, QUESTION_LABELS, STAFF, TOTAL
 
@@ -108,7 +109,7 @@ def warm_up() -> None:
         fig = _new_figure((1.0, 1.0))
         fig.text(0.5, 0.5, "協働 0%")
         # Saving once imports the PNG, SVG and PDF backends as well.
-        for fmt in ("png", "svg", "pdf"):
+        for fmt in FIGURE_FORMATS:
             fig.savefig(io.BytesIO(), format=fmt, dpi=72)
     _font_charset()
 

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from .. import chapter
 from .. import figures as plots
-from ..config import default_processes  # noqa: F401  (report.build.default_processes is used by callers)
+from ..config import FIGURE_FORMATS, default_processes  # noqa: F401  (report.build.default_processes is used by callers)
 from ..export import atomic_directory, write_table
 from ..input.corrections import apply_corrections, find_corrections, load_corrections
 from ..input.survey import Survey, is_sample, load_questionnaires
@@ -205,7 +205,7 @@ def build_report(
     year: int | None = None,
     rules: RuleSet | str | os.PathLike[str] | None = None,
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
-    formats: Sequence[str] = ("png", "svg", "pdf"),
+    formats: Sequence[str] = FIGURE_FORMATS,
     survey_title: str = plots.SURVEY,
     network_words: int = 60,
     network_min_jaccard: float = 0.1,
@@ -221,6 +221,10 @@ def build_report(
     (the ``report`` command) does not read and decrypt every file twice. ``corrections``
     lists theme corrections files; ``None`` uses ``theme_corrections.xlsx`` beside the inputs.
     """
+    if FIGURE_FORMATS[0] not in formats or not set(formats) <= set(FIGURE_FORMATS):
+        # index.html and the Word chapter show the PNG of each figure.
+        raise ReportError(f"図の形式 {'・'.join(formats) or '（なし）'} は使えません。"
+                          f"{'・'.join(FIGURE_FORMATS)} から選び、{FIGURE_FORMATS[0]} は必ず含めてください。")
     out_dir = Path(out_dir)
     check_target(out_dir)
     # One run at a time per folder: a second one is refused plainly, never half-written.
