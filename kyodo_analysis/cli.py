@@ -27,10 +27,10 @@ from .console import (
     _files_and_year,
     _say,
     add_password_option,
+    formats_argument,
     load_or_report,
     password_source,
     read_codebook,
-    formats_argument,
     year_argument,
 )
 from .config import FIGURE_FORMATS, processed_dir, reports_dir
